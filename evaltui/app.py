@@ -1,0 +1,84 @@
+"""EvalTUI: the Textual app. It opens the store, shows the runs, and routes between screens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from evaltui.messages import OpenRun
+from evaltui.screens import HelpScreen, RunScreen, RunsScreen
+from evaltui.store import RunStore, StoreError
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class EvalTUI(App[None]):
+    """Browse a RunStore: runs -> run (cases) -> case."""
+
+    TITLE = "evaltui"
+    CSS = "Screen { background: $background; }"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        immutable: bool = False,
+        clock: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        super().__init__()
+        self.store_path = path
+        self.immutable = immutable
+        self.clock = clock
+        self.store: RunStore | None = None
+        self.fatal_error: str | None = None
+
+    def on_mount(self) -> None:
+        self.open_store()
+
+    @work(exclusive=True, group="app-open")
+    async def open_store(self) -> None:
+        try:
+            self.store = await RunStore.open(self.store_path, immutable=self.immutable)
+        except StoreError as error:
+            self.fatal_error = str(error)
+            self.exit(return_code=2)
+            return
+        await self.push_screen(RunsScreen(self.store, self.clock))
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            await self.store.close()
+
+    @on(OpenRun)
+    def open_run(self, message: OpenRun) -> None:
+        if self.store is not None:
+            self.push_screen(RunScreen(self.store, message.run))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = {
+            RunsScreen: "runs",
+            RunScreen: "run (cases)",
+        }.get(type(self.screen), type(self.screen).__name__.removesuffix("Screen").lower())
+        self.push_screen(HelpScreen(self.screen, title))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Show every key of this screen", self.action_help)
+        if isinstance(screen, RunsScreen | RunScreen):
+            yield SystemCommand("Reload", "Re-read the store", screen.action_reload)

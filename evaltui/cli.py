@@ -1,0 +1,252 @@
+"""Command line: `evaltui [PATH]` opens the app; `runs`, `summary`, `failing` are its headless twin.
+
+The headless commands use the same store layer as the app and never import Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from evaltui import __version__
+from evaltui.formatting import percent, when
+from evaltui.models import Run, RunSummary
+from evaltui.store import RunStore, StoreError, find_store_path
+from evaltui.textsafe import one_line
+
+EXIT_BAD_INPUT = 2
+COMMANDS = ("runs", "summary", "failing")
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"threshold must be a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"threshold must be within 0..1, got {value}")
+    return value
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="RunStore file (default: $EVALS_DB_PATH, then ./.evals/store.db)",
+    )
+    parser.add_argument(
+        "--immutable",
+        action="store_true",
+        help="open with SQLite immutable=1, for a store on a read-only medium with no writer",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaltui",
+        description="Triage LLM and agent evaluations in a @deepagents/evals RunStore. "
+        "`evaltui [PATH]` opens the app; the subcommands print to stdout.",
+    )
+    parser.add_argument("--version", action="version", version=f"evaltui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    runs = commands.add_parser("runs", help="list suites and runs")
+    _store_options(runs)
+    runs.add_argument("--json", action="store_true", help="print JSON")
+
+    for name, help_text in (
+        ("summary", "a run's summary, exactly as the package's getRunSummary"),
+        ("failing", "a run's failing cases, exactly as the package's getFailingCases"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("run", metavar="RUN", help="run id or a unique prefix (4+ characters)")
+        sub.add_argument(
+            "--threshold",
+            type=_threshold,
+            help="pass mark (default: the run's config.threshold, else 0.5)",
+        )
+        _store_options(sub)
+        sub.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def build_app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaltui",
+        description="Open the evaltui app on a RunStore. Subcommands: "
+        + ", ".join(COMMANDS)
+        + " (see `evaltui COMMAND --help`).",
+    )
+    parser.add_argument("--version", action="version", version=f"evaltui {__version__}")
+    parser.add_argument("path", nargs="?", metavar="PATH", help="the RunStore file to open")
+    _store_options(parser)
+    return parser
+
+
+# -- formatting ---------------------------------------------------------------------------
+
+
+def _run_status(run: Run, now_ms: int) -> str:
+    return "stale" if run.is_stale(now_ms) else run.status
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+async def _summaries(store: RunStore, runs: Sequence[Run]) -> dict[str, RunSummary]:
+    """The stored summary, or getRunSummary for runs that have none (running, failed)."""
+    out: dict[str, RunSummary] = {}
+    for run in runs:
+        out[run.id] = run.summary or await store.run_summary(run.id, run.threshold)
+    return out
+
+
+async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
+    runs = await store.list_runs()
+    summaries = await _summaries(store, runs)
+    now_ms = int(time.time() * 1000)
+    if args.json:
+        payload = [
+            {
+                "id": run.id,
+                "suite_id": run.suite_id,
+                "suite": run.suite_name,
+                "name": run.name,
+                "model": run.model,
+                "status": run.status,
+                "stale": run.is_stale(now_ms),
+                "started_at": run.started_at,
+                "finished_at": run.finished_at,
+                "threshold": run.threshold,
+                "summary_stored": run.summary is not None,
+                "summary": summaries[run.id].model_dump(by_alias=True),
+            }
+            for run in runs
+        ]
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    if not runs:
+        print(f"no runs in {store.path}")
+        return 0
+    rows = [["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES"]]
+    for run in runs:
+        summary = summaries[run.id]
+        means = " ".join(f"{k}={v:.2f}" for k, v in sorted(summary.mean_scores.items()))
+        rows.append(
+            [
+                run.id[:8],
+                one_line(run.suite_name or "?", 30),
+                one_line(run.model, 24),
+                _run_status(run, now_ms),
+                when(run.started_at),
+                str(summary.total_cases),
+                percent(summary.pass_rate),
+                one_line(means, 60),
+            ]
+        )
+    _print_table(rows)
+    return 0
+
+
+async def cmd_summary(store: RunStore, args: argparse.Namespace) -> int:
+    run = await store.resolve_run(args.run)
+    threshold = args.threshold if args.threshold is not None else run.threshold
+    summary = await store.run_summary(run.id, threshold)
+    if args.json:
+        print(json.dumps(summary.model_dump(by_alias=True), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{one_line(run.name, 80)}  ({run.id})  threshold {threshold:g}")
+    print(
+        f"cases {summary.total_cases}  pass {summary.pass_count}  fail {summary.fail_count}"
+        f"  pass rate {percent(summary.pass_rate)}"
+    )
+    for scorer, mean in sorted(summary.mean_scores.items()):
+        print(f"  {one_line(scorer, 40)}: mean {mean:.4f}")
+    print(
+        f"latency {summary.total_latency_ms} ms  tokens in {summary.total_tokens_in}"
+        f"  out {summary.total_tokens_out}"
+    )
+    return 0
+
+
+async def cmd_failing(store: RunStore, args: argparse.Namespace) -> int:
+    run = await store.resolve_run(args.run)
+    threshold = args.threshold if args.threshold is not None else run.threshold
+    failing = await store.failing_cases(run.id, threshold)
+    if args.json:
+        payload = [case.model_dump() for case in failing]
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{len(failing)} failing cases in {one_line(run.name, 80)} below {threshold:g}")
+    for case in failing:
+        scores = ", ".join(f"{s.scorer_name}={s.score:.2f}" for s in case.scores)
+        print(f"  #{case.idx:<6} {case.case_id[:8]}  {one_line(scores, 100)}")
+    return 0
+
+
+HANDLERS: dict[str, Callable[[RunStore, argparse.Namespace], Awaitable[int]]] = {
+    "runs": cmd_runs,
+    "summary": cmd_summary,
+    "failing": cmd_failing,
+}
+
+
+async def _headless(args: argparse.Namespace) -> int:
+    store = await RunStore.open(find_store_path(args.store), immutable=args.immutable)
+    try:
+        return await HANDLERS[args.command](store, args)
+    finally:
+        await store.close()
+
+
+async def _check_store(path: Path, immutable: bool) -> None:
+    store = await RunStore.open(path, immutable=immutable)
+    try:
+        await store.list_runs()
+    finally:
+        await store.close()
+
+
+def _fail(message: str) -> int:
+    print(f"evaltui: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    try:
+        if first in COMMANDS:
+            args = build_parser().parse_args(args_list)
+            return asyncio.run(_headless(args))
+        app_args = build_app_parser().parse_args(args_list)
+        path = find_store_path(app_args.store or app_args.path)
+        asyncio.run(_check_store(path, app_args.immutable))
+    except StoreError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return _run_app(path, app_args.immutable)
+
+
+def _run_app(path: Path, immutable: bool) -> int:
+    from evaltui.app import EvalTUI
+
+    app = EvalTUI(path, immutable=immutable)
+    app.run()
+    if app.fatal_error:
+        return _fail(app.fatal_error)
+    return 0

@@ -1,0 +1,16 @@
+"""App-wide messages: what the user asked for, carried up to the App."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from evaltui.models import Run
+
+
+@dataclass
+class OpenRun(Message):
+    """Open the case table of a run."""
+
+    run: Run

@@ -1,0 +1,227 @@
+"""Pydantic models shared by the store, the headless CLI and the screens (no Textual here)."""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_THRESHOLD = 0.5
+STALE_AFTER_MS = 60 * 60 * 1000  # a `running` run older than this is shown as stale
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class JsonText(Model):
+    """A column that should hold JSON but may hold plain text, or be NULL.
+
+    `raw` is the stored text; `value` the parsed value when `is_json`.
+    """
+
+    raw: str | None
+    value: Any = None
+    is_json: bool = False
+
+    @classmethod
+    def parse(cls, raw: str | None) -> JsonText:
+        if raw is None:
+            return cls(raw=None)
+        try:
+            return cls(raw=raw, value=json.loads(raw), is_json=True)
+        except (ValueError, RecursionError):
+            return cls(raw=raw)
+
+    @property
+    def display(self) -> str:
+        """The value as a person reads it: strings bare, structures pretty-printed."""
+        if self.raw is None:
+            return ""
+        if not self.is_json:
+            return self.raw
+        if isinstance(self.value, str):
+            return self.value
+        return json.dumps(self.value, indent=2, ensure_ascii=False)
+
+
+class Suite(Model):
+    id: str
+    name: str
+    created_at: int
+
+
+class RunSummary(Model):
+    """The package's `RunSummary`, field for field (JSON keys are camelCase)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    total_cases: int = Field(alias="totalCases")
+    pass_count: int = Field(alias="passCount")
+    fail_count: int = Field(alias="failCount")
+    mean_scores: dict[str, float] = Field(alias="meanScores")
+    total_latency_ms: int = Field(alias="totalLatencyMs")
+    total_tokens_in: int = Field(alias="totalTokensIn")
+    total_tokens_out: int = Field(alias="totalTokensOut")
+
+    @property
+    def pass_rate(self) -> float | None:
+        """passCount / totalCases (None for an empty run)."""
+        return self.pass_count / self.total_cases if self.total_cases else None
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Run(Model):
+    id: str
+    suite_id: str | None
+    suite_name: str | None
+    name: str
+    model: str
+    config: JsonText
+    started_at: int
+    finished_at: int | None
+    status: str
+    summary: RunSummary | None = None
+    summary_raw: str | None = None
+
+    @property
+    def threshold(self) -> float:
+        """`config.threshold` when the writer stored one, else the package default 0.5."""
+        value = self.config.value if self.config.is_json else None
+        if isinstance(value, dict):
+            threshold = value.get("threshold")
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+                return DEFAULT_THRESHOLD
+            if math.isfinite(threshold):
+                return float(threshold)
+        return DEFAULT_THRESHOLD
+
+    def is_stale(self, now_ms: int, stale_after_ms: int = STALE_AFTER_MS) -> bool:
+        """A `running` run nobody finished: its process most likely died."""
+        return self.status == RunStatus.RUNNING and now_ms - self.started_at > stale_after_ms
+
+    @property
+    def summary_is_malformed(self) -> bool:
+        return self.summary_raw is not None and self.summary is None
+
+
+class Score(Model):
+    scorer_name: str
+    score: float
+    reason: str | None = None
+
+
+class Case(Model):
+    """One case read in full (big text included): only fetched when a case is opened."""
+
+    id: str
+    run_id: str
+    idx: int
+    input: JsonText
+    output: str | None
+    expected: JsonText
+    latency_ms: int | None
+    tokens_in: int | None
+    tokens_out: int | None
+    error: JsonText
+    scores: tuple[Score, ...] = ()
+
+
+class FailingCase(Model):
+    """An entry of the package's `getFailingCases`: only the failing scores are attached."""
+
+    idx: int
+    case_id: str
+    scores: tuple[Score, ...]
+
+
+class CaseRow(Model):
+    """What the case table shows for one case: small columns and short previews."""
+
+    id: str
+    idx: int
+    input_preview: str
+    output_preview: str
+    latency_ms: int | None
+    tokens_in: int | None
+    tokens_out: int | None
+    has_error: bool
+    scores: dict[str, float]
+
+    @property
+    def min_score(self) -> float | None:
+        return min(self.scores.values()) if self.scores else None
+
+
+class Prompt(Model):
+    id: str
+    name: str
+    version: int
+    content: str
+    created_at: int
+
+
+class CaseStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    UNSCORED = "unscored"
+
+
+def case_status(min_score: float | None, has_error: bool, threshold: float) -> CaseStatus:
+    """The reporters' status: error, else pass when every score >= threshold, else fail."""
+    if has_error:
+        return CaseStatus.ERROR
+    if min_score is None or math.isnan(min_score):
+        return CaseStatus.UNSCORED
+    return CaseStatus.PASS if min_score >= threshold else CaseStatus.FAIL
+
+
+@dataclass(eq=False)
+class RunIndex:
+    """Every case of one run in `idx` order, with its scores, held as compact columns.
+
+    This is the one structure that grows with the run (about 120 bytes a case), so it is a
+    columnar dataclass rather than 100,000 validated models. Missing scores are NaN.
+    """
+
+    ids: list[str] = field(default_factory=list)
+    idxs: array[int] = field(default_factory=lambda: array("q"))
+    min_scores: array[float] = field(default_factory=lambda: array("d"))
+    scorer_scores: dict[str, array[float]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def scorer_names(self) -> list[str]:
+        return sorted(self.scorer_scores)
+
+    def column(self, scorer: str | None) -> array[float]:
+        """Per-case scores of one scorer, or the per-case minimum when `scorer` is None."""
+        return self.min_scores if scorer is None else self.scorer_scores[scorer]
+
+    def failing(self, threshold: float, scorer: str | None = None) -> list[int]:
+        """Positions of the cases with a score below `threshold` (NaN never fails)."""
+        column = self.column(scorer)
+        return [i for i, value in enumerate(column) if value < threshold]
+
+    def pass_fail(self, threshold: float) -> tuple[int, int]:
+        """(passCount, failCount) as `getRunSummary` counts them: unscored cases are neither."""
+        passed = failed = 0
+        for value in self.min_scores:
+            if value >= threshold:
+                passed += 1
+            elif value < threshold:
+                failed += 1
+        return passed, failed

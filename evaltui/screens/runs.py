@@ -1,0 +1,189 @@
+"""RunsScreen: every suite and run of the store, newest suite first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from evaltui.formatting import compact, duration, means, percent, run_duration, tokens, when
+from evaltui.messages import OpenRun
+from evaltui.models import Run, RunStatus, RunSummary
+from evaltui.store import RunStore, StoreError
+from evaltui.textsafe import safe_line
+
+COLUMNS = (
+    ("suite", "Suite"),
+    ("model", "Model"),
+    ("status", "Status"),
+    ("started", "Started"),
+    ("duration", "Dur"),
+    ("cases", "Cases"),
+    ("pass", "Pass"),
+    ("means", "Mean scores"),
+    ("tokens", "Tok in/out"),
+    ("latency", "Latency"),
+    ("id", "Run"),
+)
+
+
+def order_runs(runs: list[Run]) -> list[Run]:
+    """Suites newest first (by their newest run), runs newest first within a suite."""
+    by_suite: dict[str | None, list[Run]] = {}
+    for run in runs:
+        by_suite.setdefault(run.suite_id, []).append(run)
+    groups = sorted(by_suite.values(), key=lambda group: group[-1].started_at, reverse=True)
+    return [run for group in groups for run in reversed(group)]
+
+
+class RunsScreen(Screen[None]):
+    """Suites and runs. Enter opens a run; the list refreshes when the store changes."""
+
+    CSS_PATH = "runs.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_run", "Open run", id="runs.open"),
+        Binding("r", "reload", "Reload", id="runs.reload"),
+    ]
+
+    def __init__(self, store: RunStore, clock: Callable[[], int]) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock
+        self.runs: list[Run] = []
+        self.summaries: dict[str, RunSummary] = {}
+        self._data_version: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="runs-title")
+        table: DataTable[Text] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static(id="runs-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        self.query_one("#runs-title", Static).update(
+            Text.assemble(("evaltui", "bold"), "  ", safe_line(str(self.store.path)))
+        )
+        self.load()
+        self.set_interval(1.0, self.poll)
+
+    @property
+    def now_ms(self) -> int:
+        return self.clock()
+
+    @work(exclusive=True, group="runs-load")
+    async def load(self) -> None:
+        try:
+            self._data_version = await self.store.data_version()
+            runs = order_runs(await self.store.list_runs())
+        except StoreError as error:
+            self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
+            return
+        self.runs = runs
+        self.summaries = {run.id: run.summary for run in runs if run.summary is not None}
+        self._fill_table()
+        await self._compute_missing_summaries()
+
+    async def _compute_missing_summaries(self) -> None:
+        """Runs without a stored summary (running, failed) get the package's getRunSummary."""
+        for run in self.runs:
+            if run.summary is not None:
+                continue
+            try:
+                summary = await self.store.run_summary(run.id, run.threshold)
+            except StoreError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            self.summaries[run.id] = summary
+            self._update_row(run)
+
+    def _fill_table(self) -> None:
+        table = self.query_one(DataTable)
+        selected = self.selected_run
+        table.clear()
+        for run in self.runs:
+            table.add_row(*self._cells(run), key=run.id)
+        if selected is not None:
+            for row, run in enumerate(self.runs):
+                if run.id == selected.id:
+                    table.move_cursor(row=row)
+        counts = dict.fromkeys(("completed", "running", "failed", "stale"), 0)
+        for run in self.runs:
+            key = "stale" if run.is_stale(self.now_ms) else run.status
+            counts[key] = counts.get(key, 0) + 1
+        suites = len({run.suite_id for run in self.runs})
+        status = f"{suites} suites, {len(self.runs)} runs"
+        details = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        self.query_one("#runs-status", Static).update(
+            f"{status} ({details})" if details else status
+        )
+
+    def _update_row(self, run: Run) -> None:
+        table = self.query_one(DataTable)
+        for (key, _), cell in zip(COLUMNS, self._cells(run), strict=True):
+            table.update_cell(run.id, key, cell)
+
+    def _cells(self, run: Run) -> list[Text]:
+        summary = self.summaries.get(run.id)
+        if run.is_stale(self.now_ms):
+            status = Text("stale", style="bold yellow")
+        elif run.status == RunStatus.FAILED:
+            status = Text("failed", style="bold red")
+        elif run.status == RunStatus.RUNNING:
+            status = Text("running", style="bold cyan")
+        else:
+            status = Text(run.status)
+        pending = Text("\u2026", style="dim")
+        return [
+            safe_line(run.suite_name or "(no suite)", limit=28),
+            safe_line(run.model, limit=24),
+            status,
+            Text(when(run.started_at)),
+            Text(run_duration(run, self.now_ms) if run.finished_at else duration(None)),
+            Text(compact(summary.total_cases), justify="right") if summary else pending,
+            Text(percent(summary.pass_rate), justify="right") if summary else pending,
+            safe_line(means(summary)) if summary else pending,
+            Text(tokens(summary)) if summary else pending,
+            Text(duration(summary.total_latency_ms)) if summary else pending,
+            Text(run.id[:8], style="dim"),
+        ]
+
+    @property
+    def selected_run(self) -> Run | None:
+        table = self.query_one(DataTable)
+        if not self.runs or table.cursor_row < 0 or table.cursor_row >= len(self.runs):
+            return None
+        return self.runs[table.cursor_row]
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        run = self.selected_run
+        if run is not None:
+            self.post_message(OpenRun(run))
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="runs-poll")
+    async def poll(self) -> None:
+        """Reload when another process committed to the store (a live run)."""
+        try:
+            version = await self.store.data_version()
+        except StoreError:
+            return
+        if self._data_version is not None and version != self._data_version:
+            self.load()

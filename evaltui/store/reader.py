@@ -1,0 +1,458 @@
+"""Read-only access to a `@deepagents/evals` RunStore (SQLite), through aiosqlite.
+
+Every query here is scoped and paged so that nothing grows with the store on the UI path:
+run lists come from `runs`, a run's cases are indexed once (ids and scores only, no text)
+and text is fetched by primary key for the rows on screen or the case that is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from array import array
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from evaltui.models import (
+    Case,
+    CaseRow,
+    FailingCase,
+    JsonText,
+    Prompt,
+    Run,
+    RunIndex,
+    RunSummary,
+    Score,
+    Suite,
+)
+from evaltui.store.errors import StoreError, explain
+from evaltui.store.schema import PACKAGE_TABLES
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+DEFAULT_STORE = Path(".evals/store.db")
+MIN_PREFIX = 4
+PREVIEW_CHARS = 300
+
+# Columns evaltui reads; a store missing any of them is of an older or foreign schema.
+REQUIRED_COLUMNS: dict[str, set[str]] = {
+    "suites": {"id", "name", "created_at"},
+    "runs": {"id", "suite_id", "name", "model", "config", "started_at", "finished_at", "status"},
+    "cases": {
+        "id",
+        "run_id",
+        "idx",
+        "input",
+        "output",
+        "expected",
+        "latency_ms",
+        "tokens_in",
+        "tokens_out",
+        "error",
+    },
+    "scores": {"id", "case_id", "scorer_name", "score", "reason"},
+}
+
+
+def find_store_path(explicit: str | None) -> Path:
+    """`--store PATH`, then `$EVALS_DB_PATH`, then `./.evals/store.db` (as the web runner)."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("EVALS_DB_PATH")
+    if env:
+        return Path(env)
+    return DEFAULT_STORE
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise StoreError(
+            f"no store at {path}: pass the path of a RunStore "
+            "(evaltui PATH, --store PATH or $EVALS_DB_PATH; default ./.evals/store.db)"
+        )
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder: pass the store file inside it, e.g. {path}/store.db")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
+    if header != SQLITE_HEADER:
+        raise StoreError(
+            f"{path} is not a SQLite database: pass the store.db file that @deepagents/evals wrote"
+        )
+
+
+def _parse_summary(raw: str | None) -> RunSummary | None:
+    if raw is None:
+        return None
+    try:
+        return RunSummary.model_validate_json(raw)
+    except ValueError:
+        return None
+
+
+def _run_from_row(row: Sequence[Any]) -> Run:
+    return Run(
+        id=row[0],
+        suite_id=row[1],
+        suite_name=row[2],
+        name=row[3],
+        model=row[4],
+        config=JsonText.parse(row[5]),
+        started_at=row[6],
+        finished_at=row[7],
+        status=row[8],
+        summary=_parse_summary(row[9]),
+        summary_raw=row[9],
+    )
+
+
+_RUN_COLUMNS = """
+    r.id, r.suite_id, s.name, r.name, r.model, r.config, r.started_at, r.finished_at, r.status,
+    {summary}
+    FROM runs r LEFT JOIN suites s ON s.id = r.suite_id
+"""
+
+
+class RunStore:
+    """One long-lived read-only connection to a RunStore file."""
+
+    def __init__(self, path: Path, connection: aiosqlite.Connection, has_summary: bool) -> None:
+        self.path = path
+        self._db = connection
+        self._run_columns = _RUN_COLUMNS.format(summary="r.summary" if has_summary else "NULL")
+        self._prompts_have_version = True
+        self._has_prompts = True
+
+    @classmethod
+    async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
+        """Open `path` read-only and check that it is a RunStore; raise `StoreError` if not."""
+        _check_file(path)
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        if immutable:
+            uri += "&immutable=1"
+        try:
+            connection = await aiosqlite.connect(uri, uri=True, timeout=timeout)
+        except sqlite3.Error as error:
+            raise explain(error, path) from None
+        try:
+            store = await cls._validated(path, connection)
+        except BaseException:
+            await connection.close()
+            raise
+        return store
+
+    @classmethod
+    async def _validated(cls, path: Path, connection: aiosqlite.Connection) -> RunStore:
+        try:
+            tables = {
+                row[0]
+                for row in await connection.execute_fetchall(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+            columns: dict[str, set[str]] = {}
+            for table in PACKAGE_TABLES:
+                if table in tables:
+                    info = await connection.execute_fetchall(f"PRAGMA table_info({table})")
+                    columns[table] = {row[1] for row in info}
+        except sqlite3.Error as error:
+            raise explain(error, path) from None
+        missing = [table for table in REQUIRED_COLUMNS if table not in tables]
+        if len(missing) == len(REQUIRED_COLUMNS):
+            found = ", ".join(sorted(tables)) or "no tables"
+            raise StoreError(
+                f"{path} is a SQLite database but not a @deepagents/evals RunStore "
+                f"(it has {found}); pass the store.db that the package wrote"
+            )
+        if missing:
+            raise StoreError(
+                f"{path} is an incomplete RunStore (missing table {', '.join(missing)}); "
+                "open it once with @deepagents/evals to create its tables, then retry"
+            )
+        for table, needed in REQUIRED_COLUMNS.items():
+            lacking = needed - columns[table]
+            if lacking:
+                raise StoreError(
+                    f"{path} has an older schema: table {table} lacks "
+                    f"{', '.join(sorted(lacking))}; open it once with @deepagents/evals "
+                    "(new RunStore(path) migrates it), then retry"
+                )
+        store = cls(path, connection, has_summary="summary" in columns["runs"])
+        store._has_prompts = "prompts" in columns
+        store._prompts_have_version = "version" in columns.get("prompts", set())
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        try:
+            return list(await self._db.execute_fetchall(sql, tuple(params)))
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+
+    async def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version`: changes when another connection commits."""
+        rows = await self._fetch("PRAGMA data_version")
+        return int(rows[0][0])
+
+    # -- suites and runs -------------------------------------------------------------------
+
+    async def list_suites(self) -> list[Suite]:
+        """As the package's `listSuites`: newest first (ties by insertion order)."""
+        rows = await self._fetch(
+            "SELECT id, name, created_at FROM suites ORDER BY created_at DESC, rowid DESC"
+        )
+        return [Suite(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+
+    async def list_runs(self) -> list[Run]:
+        """Every run, as `listRuns` orders them (started_at), ties broken by insertion order."""
+        rows = await self._fetch(f"SELECT {self._run_columns} ORDER BY r.started_at, r.rowid")
+        return [_run_from_row(row) for row in rows]
+
+    async def get_run(self, run_id: str) -> Run:
+        rows = await self._fetch(f"SELECT {self._run_columns} WHERE r.id = ?", (run_id,))
+        if not rows:
+            raise StoreError(f"no run {run_id} in {self.path}; list them with `evaltui runs`")
+        return _run_from_row(rows[0])
+
+    async def resolve_run(self, ref: str) -> Run:
+        """A run by full id or by a unique prefix of at least four characters."""
+        rows = await self._fetch("SELECT id FROM runs WHERE id = ?", (ref,))
+        if not rows:
+            if len(ref) < MIN_PREFIX:
+                raise StoreError(
+                    f"run id prefix {ref!r} is too short: give at least {MIN_PREFIX} characters"
+                )
+            rows = await self._fetch(
+                "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY started_at LIMIT 6",
+                (len(ref), ref),
+            )
+        if not rows:
+            raise StoreError(
+                f"no run matches {ref!r} in {self.path}; list them with `evaltui runs`"
+            )
+        if len(rows) > 1:
+            shown = ", ".join(row[0][:12] for row in rows[:5])
+            raise StoreError(f"run prefix {ref!r} is ambiguous ({shown}…): give more characters")
+        return await self.get_run(rows[0][0])
+
+    async def suite_by_name(self, name: str) -> Suite | None:
+        """As `findSuiteByName`: the newest suite of that name."""
+        rows = await self._fetch(
+            "SELECT id, name, created_at FROM suites WHERE name = ?"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (name,),
+        )
+        return Suite(id=rows[0][0], name=rows[0][1], created_at=rows[0][2]) if rows else None
+
+    async def case_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """Number of cases of each given run (index only, no row reads)."""
+        counts = dict.fromkeys(run_ids, 0)
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start : start + 500])
+            rows = await self._fetch(
+                "SELECT run_id, COUNT(*) FROM cases"
+                " WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id",
+                (json.dumps(chunk),),
+            )
+            counts.update({row[0]: row[1] for row in rows})
+        return counts
+
+    # -- the package's semantics -----------------------------------------------------------
+
+    async def run_summary(self, run_id: str, threshold: float) -> RunSummary:
+        """`getRunSummary(runId, threshold)`, with the package's own three queries."""
+        totals = await self._fetch(
+            """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
+                      COALESCE(SUM(c.tokens_in), 0), COALESCE(SUM(c.tokens_out), 0)
+               FROM cases c WHERE c.run_id = ?""",
+            (run_id,),
+        )
+        means = await self._fetch(
+            """SELECT s.scorer_name, AVG(s.score) FROM scores s
+               JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? GROUP BY s.scorer_name""",
+            (run_id,),
+        )
+        minimums = await self._fetch(
+            """SELECT c.id, MIN(s.score) FROM cases c JOIN scores s ON s.case_id = c.id
+               WHERE c.run_id = ? GROUP BY c.id""",
+            (run_id,),
+        )
+        passed = sum(1 for row in minimums if row[1] >= threshold)
+        total, latency, tokens_in, tokens_out = totals[0]
+        return RunSummary.model_validate(
+            {
+                "totalCases": total,
+                "passCount": passed,
+                "failCount": len(minimums) - passed,
+                "meanScores": {row[0]: row[1] for row in means},
+                "totalLatencyMs": latency,
+                "totalTokensIn": tokens_in,
+                "totalTokensOut": tokens_out,
+            }
+        )
+
+    async def failing_cases(self, run_id: str, threshold: float) -> list[FailingCase]:
+        """`getFailingCases(runId, threshold)`: cases with a score below the threshold,
+        ordered by idx, each with only its failing scores."""
+        rows = await self._fetch(
+            """SELECT c.id, c.idx, s.scorer_name, s.score, s.reason
+               FROM cases c JOIN scores s ON s.case_id = c.id
+               WHERE c.run_id = ? AND s.score < ? ORDER BY c.idx""",
+            (run_id, threshold),
+        )
+        grouped: dict[str, tuple[int, list[Score]]] = {}
+        for case_id, idx, scorer, score, reason in rows:
+            entry = grouped.setdefault(case_id, (idx, []))
+            entry[1].append(Score(scorer_name=scorer, score=score, reason=reason))
+        return [
+            FailingCase(idx=idx, case_id=case_id, scores=tuple(scores))
+            for case_id, (idx, scores) in grouped.items()
+        ]
+
+    # -- one run, for the case table -------------------------------------------------------
+
+    async def count_cases(self, run_id: str) -> int:
+        rows = await self._fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (run_id,))
+        return int(rows[0][0])
+
+    async def first_case_ids(self, run_id: str, limit: int) -> list[str]:
+        """The first `limit` case ids in idx order, before the run's index is built."""
+        rows = await self._fetch(
+            "SELECT id FROM cases WHERE run_id = ? ORDER BY idx, id LIMIT ?", (run_id, limit)
+        )
+        return [row[0] for row in rows]
+
+    async def run_index(self, run_id: str) -> RunIndex:
+        """Ids and scores of every case of the run in idx order; no text is read."""
+        cases = await self._fetch("SELECT idx, id FROM cases WHERE run_id = ?", (run_id,))
+        cases.sort()
+        scores = await self._fetch(
+            """SELECT s.case_id, s.scorer_name, s.score FROM cases c
+               JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
+            (run_id,),
+        )
+        position = {case_id: i for i, (_, case_id) in enumerate(cases)}
+        nan = math.nan
+        size = len(cases)
+        minimums = array("d", [nan]) * size
+        by_scorer: dict[str, array[float]] = {}
+        for case_id, scorer, score in scores:
+            i = position[case_id]
+            column = by_scorer.get(scorer)
+            if column is None:
+                column = by_scorer[scorer] = array("d", [nan]) * size
+            # A scorer stored twice for one case keeps its lowest score (any row below fails).
+            if not column[i] <= score:
+                column[i] = score
+            if not minimums[i] <= score:
+                minimums[i] = score
+        return RunIndex(
+            ids=[case_id for _, case_id in cases],
+            idxs=array("q", [idx for idx, _ in cases]),
+            min_scores=minimums,
+            scorer_scores=by_scorer,
+        )
+
+    async def case_rows(self, case_ids: Sequence[str]) -> list[CaseRow]:
+        """Table rows for the given cases (previews, small columns, scores), in the given order."""
+        if not case_ids:
+            return []
+        ids_json = json.dumps(list(case_ids))
+        rows = await self._fetch(
+            f"""SELECT id, idx,
+                   substr(CASE WHEN json_valid(input) AND json_type(input, '$.input') IS NOT NULL
+                          THEN json_extract(input, '$.input') ELSE input END, 1, {PREVIEW_CHARS}),
+                   substr(output, 1, {PREVIEW_CHARS}),
+                   latency_ms, tokens_in, tokens_out, error IS NOT NULL
+               FROM cases WHERE id IN (SELECT value FROM json_each(?))""",
+            (ids_json,),
+        )
+        score_rows = await self._fetch(
+            "SELECT case_id, scorer_name, score FROM scores"
+            " WHERE case_id IN (SELECT value FROM json_each(?))",
+            (ids_json,),
+        )
+        scores: dict[str, dict[str, float]] = {}
+        for case_id, scorer, score in score_rows:
+            per_case = scores.setdefault(case_id, {})
+            per_case[scorer] = min(score, per_case.get(scorer, score))
+        by_id = {
+            row[0]: CaseRow(
+                id=row[0],
+                idx=row[1],
+                input_preview=str(row[2]) if row[2] is not None else "",
+                output_preview=row[3] or "",
+                latency_ms=row[4],
+                tokens_in=row[5],
+                tokens_out=row[6],
+                has_error=bool(row[7]),
+                scores=scores.get(row[0], {}),
+            )
+            for row in rows
+        }
+        return [by_id[case_id] for case_id in case_ids if case_id in by_id]
+
+    async def get_case(self, case_id: str) -> Case:
+        """One case in full, with every score and reason."""
+        rows = await self._fetch(
+            """SELECT id, run_id, idx, input, output, expected, latency_ms, tokens_in,
+                      tokens_out, error FROM cases WHERE id = ?""",
+            (case_id,),
+        )
+        if not rows:
+            raise StoreError(f"case {case_id} is no longer in {self.path}")
+        row = rows[0]
+        score_rows = await self._fetch(
+            "SELECT scorer_name, score, reason FROM scores WHERE case_id = ?"
+            " ORDER BY scorer_name, rowid",
+            (case_id,),
+        )
+        return Case(
+            id=row[0],
+            run_id=row[1],
+            idx=row[2],
+            input=JsonText.parse(row[3]),
+            output=row[4],
+            expected=JsonText.parse(row[5]),
+            latency_ms=row[6],
+            tokens_in=row[7],
+            tokens_out=row[8],
+            error=JsonText.parse(row[9]),
+            scores=tuple(Score(scorer_name=r[0], score=r[1], reason=r[2]) for r in score_rows),
+        )
+
+    async def search_case_ids(self, run_id: str, needle: str) -> set[str]:
+        """Ids of the run's cases whose input, output or expected contains `needle`
+        (case-insensitive for ASCII letters, as SQLite's LIKE)."""
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        rows = await self._fetch(
+            """SELECT id FROM cases WHERE run_id = ? AND (
+                   input LIKE ? ESCAPE '\\' OR output LIKE ? ESCAPE '\\'
+                   OR expected LIKE ? ESCAPE '\\')""",
+            (run_id, pattern, pattern, pattern),
+        )
+        return {row[0] for row in rows}
+
+    # -- prompts ---------------------------------------------------------------------------
+
+    async def list_prompts(self) -> list[Prompt]:
+        """As `listPrompts`; a legacy table without `version` reads as version 1."""
+        if not self._has_prompts:
+            return []
+        version = "version" if self._prompts_have_version else "1"
+        rows = await self._fetch(
+            f"SELECT id, name, {version}, content, created_at FROM prompts"
+            " ORDER BY name COLLATE NOCASE ASC, 3 DESC"
+        )
+        return [
+            Prompt(id=r[0], name=r[1], version=r[2], content=r[3], created_at=r[4]) for r in rows
+        ]
