@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,12 +14,22 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from evaltui.messages import OpenRun
+from evaltui.runview import ViewSpec
 from evaltui.screens import HelpScreen, RunScreen, RunsScreen
 from evaltui.store import RunStore, StoreError
 
 
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class StartAt:
+    """Open this run at once (from `evaltui PATH --run RUN [--failing] [--threshold T]`)."""
+
+    run: str | None = None
+    failing_only: bool = False
+    threshold: float | None = None
 
 
 class EvalTUI(App[None]):
@@ -38,8 +49,10 @@ class EvalTUI(App[None]):
         *,
         immutable: bool = False,
         clock: Callable[[], int] = wall_clock_ms,
+        start: StartAt | None = None,
     ) -> None:
         super().__init__()
+        self.start = start
         self.store_path = path
         self.immutable = immutable
         self.clock = clock
@@ -58,6 +71,19 @@ class EvalTUI(App[None]):
             self.exit(return_code=2)
             return
         await self.push_screen(RunsScreen(self.store, self.clock))
+        if self.start is not None and self.start.run is not None:
+            try:
+                run = await self.store.resolve_run(self.start.run)
+            except StoreError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            spec = ViewSpec(
+                threshold=self.start.threshold
+                if self.start.threshold is not None
+                else run.threshold,
+                failing_only=self.start.failing_only,
+            )
+            await self.push_screen(RunScreen(self.store, run, spec))
 
     async def on_unmount(self) -> None:
         if self.store is not None:

@@ -85,6 +85,11 @@ def build_app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"evaltui {__version__}")
     parser.add_argument("path", nargs="?", metavar="PATH", help="the RunStore file to open")
     _store_options(parser)
+    parser.add_argument("--run", metavar="RUN", help="open this run (id or unique prefix) at once")
+    parser.add_argument(
+        "--failing", action="store_true", help="with --run: show only its failing cases"
+    )
+    parser.add_argument("--threshold", type=_threshold, help="with --run: pass mark to start with")
     return parser
 
 
@@ -210,10 +215,12 @@ async def _headless(args: argparse.Namespace) -> int:
         await store.close()
 
 
-async def _check_store(path: Path, immutable: bool) -> None:
+async def _check_store(path: Path, immutable: bool, run: str | None) -> None:
     store = await RunStore.open(path, immutable=immutable)
     try:
         await store.list_runs()
+        if run is not None:
+            await store.resolve_run(run)
     finally:
         await store.close()
 
@@ -232,20 +239,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_headless(args))
         app_args = build_app_parser().parse_args(args_list)
         path = find_store_path(app_args.store or app_args.path)
-        asyncio.run(_check_store(path, app_args.immutable))
+        asyncio.run(_check_store(path, app_args.immutable, app_args.run))
     except StoreError as error:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
-    return _run_app(path, app_args.immutable)
+    return _run_app(path, app_args)
 
 
-def _run_app(path: Path, immutable: bool) -> int:
-    from evaltui.app import EvalTUI
+def _run_app(path: Path, args: argparse.Namespace) -> int:
+    from evaltui.app import EvalTUI, StartAt
 
-    app = EvalTUI(path, immutable=immutable)
+    start = StartAt(run=args.run, failing_only=args.failing, threshold=args.threshold)
+    app = EvalTUI(path, immutable=args.immutable, start=start if args.run else None)
     app.run()
     if app.fatal_error:
         return _fail(app.fatal_error)

@@ -33,7 +33,7 @@ def one_line(text: str, limit: int = 400) -> str:
 
 def safe_text(text: str, style: str = "") -> Text:
     """A `Text` showing `text` literally: no markup, no escape sequences."""
-    return Text(printable(text), style=style, end="")
+    return Text(printable(text), style=style)
 
 
 def safe_line(text: str, style: str = "", limit: int = 400) -> Text:

@@ -21,12 +21,13 @@ def key_table(screen: Screen[object]) -> Table:
     seen: dict[str, list[str]] = {}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description:
+        if not binding.description or binding.id is None:
             continue
         display = screen.app.get_key_display(binding)
-        seen.setdefault(binding.description, [])
-        if display not in seen[binding.description]:
-            seen[binding.description].append(display or key)
+        text = binding.tooltip or binding.description
+        seen.setdefault(text, [])
+        if display not in seen[text]:
+            seen[text].append(display or key)
     for description, keys in seen.items():
         table.add_row(Text(" ".join(keys)), Text(description))
     return table

@@ -26,29 +26,84 @@ THRESHOLD_STEP = 0.05
 
 
 class RunScreen(Screen[None]):
-    """The cases of one run. Opens in under a frame's worth of SQL, whatever the run's size."""
+    """The cases of one run. The first page shows before the run is indexed, whatever its size."""
 
     CSS_PATH = "run.tcss"
 
+    JUMP = Binding.Group("fail", compact=True)
+    NUDGE = Binding.Group("thr", compact=True)
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "toggle_failing", "Failing", id="run.failing"),
-        Binding("n", "jump_failing(1)", "Next fail", id="run.next_failing"),
-        Binding("p", "jump_failing(-1)", "Prev fail", id="run.prev_failing"),
-        Binding("t", "ask_threshold", "Threshold", id="run.threshold"),
-        Binding("plus,equals_sign", "nudge_threshold(1)", "Thr +", id="run.threshold_up"),
-        Binding("minus", "nudge_threshold(-1)", "Thr -", id="run.threshold_down"),
-        Binding("s", "cycle_scorer", "Scorer", id="run.scorer"),
-        Binding("o", "toggle_sort", "Sort", id="run.sort"),
-        Binding("slash", "ask_search", "Search", id="run.search"),
-        Binding("r", "reload", "Reload", show=False, id="run.reload"),
-        Binding("escape", "back", "Back", id="run.back"),
+        Binding(
+            "f",
+            "toggle_failing",
+            "Failing",
+            id="run.failing",
+            tooltip="Show only failing cases (any score below the threshold)",
+        ),
+        Binding(
+            "n",
+            "jump_failing(1)",
+            "Next",
+            id="run.next_failing",
+            group=JUMP,
+            tooltip="Jump to the next failing case",
+        ),
+        Binding(
+            "p",
+            "jump_failing(-1)",
+            "Prev",
+            id="run.prev_failing",
+            group=JUMP,
+            tooltip="Jump to the previous failing case",
+        ),
+        Binding("t", "ask_threshold", "Thr", id="run.threshold", tooltip="Type a new threshold"),
+        Binding(
+            "plus",
+            "nudge_threshold(1)",
+            "+",
+            id="run.threshold_up",
+            group=NUDGE,
+            tooltip="Raise the threshold by 0.05",
+        ),
+        Binding(
+            "minus",
+            "nudge_threshold(-1)",
+            "-",
+            id="run.threshold_down",
+            group=NUDGE,
+            tooltip="Lower the threshold by 0.05",
+        ),
+        Binding(
+            "s",
+            "cycle_scorer",
+            "Scorer",
+            id="run.scorer",
+            tooltip="Filter and sort by one scorer (cycles through them, then all)",
+        ),
+        Binding(
+            "o",
+            "toggle_sort",
+            "Sort",
+            id="run.sort",
+            tooltip="Sort worst score first / by idx",
+        ),
+        Binding(
+            "slash",
+            "ask_search",
+            "Search",
+            id="run.search",
+            tooltip="Search input, output and expected (Esc clears)",
+        ),
+        Binding("r", "reload", "Reload", id="run.reload", tooltip="Re-read the run"),
+        Binding("escape", "back", "Back", id="run.back", tooltip="Back to the runs"),
     ]
 
-    def __init__(self, store: RunStore, run: Run) -> None:
+    def __init__(self, store: RunStore, run: Run, spec: ViewSpec | None = None) -> None:
         super().__init__()
         self.store = store
         self.eval_run = run
-        self.spec = ViewSpec(threshold=run.threshold)
+        self.spec = spec or ViewSpec(threshold=run.threshold)
         self.index: RunIndex | None = None
         self.view: list[int] = []
         self.total = 0
@@ -84,7 +139,10 @@ class RunScreen(Screen[None]):
             self._data_version = await self.store.data_version()
             if self.index is None:
                 self.total = await self.store.count_cases(self.eval_run.id)
-                self.first_ids = await self.store.first_case_ids(self.eval_run.id, PAGE)
+                failing_below = self.spec.threshold if self.spec.failing_only else None
+                self.first_ids = await self.store.first_case_ids(
+                    self.eval_run.id, PAGE, failing_below
+                )
                 self._remember(await self.store.case_rows(self.first_ids))
                 self._refresh_table()
             index = await self.store.run_index(self.eval_run.id)
@@ -193,7 +251,10 @@ class RunScreen(Screen[None]):
 
     def _refresh_table(self, cursor: int | None = None) -> None:
         table = self.query_one(CaseTable)
-        count = len(self.view) if self.index is not None else self.total
+        if self.index is not None:
+            count = len(self.view)
+        else:
+            count = len(self.first_ids) if self.spec.failing_only else self.total
         scorers = self.index.scorer_names if self.index is not None else self._page_scorers()
         sort_key = None
         if self.spec.sort is SortOrder.SCORE:

@@ -112,6 +112,10 @@ def _run_from_row(row: Sequence[Any]) -> Run:
     )
 
 
+# The first page of failing cases (getFailingCases' rule: any score below the threshold).
+FIRST_FAILING_SQL = """SELECT c.id FROM cases c WHERE c.run_id = ? AND EXISTS (
+    SELECT 1 FROM scores s WHERE s.case_id = c.id AND s.score < ?) ORDER BY c.idx, c.id LIMIT ?"""
+
 _RUN_COLUMNS = """
     r.id, r.suite_id, s.name, r.name, r.model, r.config, r.started_at, r.finished_at, r.status,
     {summary}
@@ -323,28 +327,35 @@ class RunStore:
         rows = await self._fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (run_id,))
         return int(rows[0][0])
 
-    async def first_case_ids(self, run_id: str, limit: int) -> list[str]:
-        """The first `limit` case ids in idx order, before the run's index is built."""
-        rows = await self._fetch(
-            "SELECT id FROM cases WHERE run_id = ? ORDER BY idx, id LIMIT ?", (run_id, limit)
-        )
-        return [row[0] for row in rows]
+    async def first_case_ids(
+        self, run_id: str, limit: int, failing_below: float | None = None
+    ) -> list[str]:
+        """The first `limit` case ids in idx order (only failing ones when `failing_below`
+        is given), to paint the first page before the run's index is built."""
+        if failing_below is None:
+            sql = "SELECT id FROM cases WHERE run_id = ? ORDER BY idx, id LIMIT ?"
+            params: tuple[Any, ...] = (run_id, limit)
+        else:
+            sql = FIRST_FAILING_SQL
+            params = (run_id, failing_below, limit)
+        return [row[0] for row in await self._fetch(sql, params)]
 
     async def run_index(self, run_id: str) -> RunIndex:
         """Ids and scores of every case of the run in idx order; no text is read."""
-        cases = await self._fetch("SELECT idx, id FROM cases WHERE run_id = ?", (run_id,))
-        cases.sort()
-        scores = await self._fetch(
-            """SELECT s.case_id, s.scorer_name, s.score FROM cases c
-               JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
+        rows = await self._fetch(
+            """SELECT c.idx, c.id, s.scorer_name, s.score FROM cases c
+               LEFT JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
             (run_id,),
         )
-        position = {case_id: i for i, (_, case_id) in enumerate(cases)}
+        order = sorted({(idx, case_id) for idx, case_id, _, _ in rows})
+        position = {case_id: i for i, (_, case_id) in enumerate(order)}
         nan = math.nan
-        size = len(cases)
+        size = len(order)
         minimums = array("d", [nan]) * size
         by_scorer: dict[str, array[float]] = {}
-        for case_id, scorer, score in scores:
+        for _, case_id, scorer, score in rows:
+            if scorer is None:
+                continue
             i = position[case_id]
             column = by_scorer.get(scorer)
             if column is None:
@@ -355,8 +366,8 @@ class RunStore:
             if not minimums[i] <= score:
                 minimums[i] = score
         return RunIndex(
-            ids=[case_id for _, case_id in cases],
-            idxs=array("q", [idx for idx, _ in cases]),
+            ids=[case_id for _, case_id in order],
+            idxs=array("q", [idx for idx, _ in order]),
             min_scores=minimums,
             scorer_scores=by_scorer,
         )

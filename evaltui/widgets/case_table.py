@@ -60,6 +60,7 @@ class CaseTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     CaseTable {
         height: 1fr;
+        overflow-x: hidden;
         scrollbar-gutter: stable;
         & > .case-table--header { text-style: bold; background: $panel; }
         & > .case-table--cursor { background: $block-cursor-blurred-background; }
@@ -75,13 +76,13 @@ class CaseTable(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("enter", "open", "Open case", id="run.open"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "jump(0)", "First case", show=False, id="table.first"),
+        Binding("end,G", "jump(-1)", "Last case", show=False, id="table.last"),
+        Binding("enter", "open", "Open", id="run.open", tooltip="Open the case"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)

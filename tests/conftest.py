@@ -1,0 +1,45 @@
+"""Shared fixtures: copies of the real store written by @deepagents/evals, and built stores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.storebuilder import StoreBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+REAL_STORE = FIXTURES / "deepagents" / "deepagents_store.db"
+SAMPLE_STORE = ROOT / "sample_data" / "store.db"
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+
+@pytest.fixture
+def real_store(tmp_path: Path) -> Path:
+    """A copy of the store written by the real package (never write next to the original)."""
+    if not REAL_STORE.exists():
+        pytest.skip(f"{REAL_STORE} is not there: CI needs ../shared beside the repo")
+    target = tmp_path / "store.db"
+    shutil.copy(REAL_STORE, target)
+    return target
+
+
+@pytest.fixture
+def sample_store(tmp_path: Path) -> Path:
+    target = tmp_path / "sample.db"
+    shutil.copy(SAMPLE_STORE, target)
+    return target
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> Iterator[StoreBuilder]:
+    built = StoreBuilder(tmp_path / "built.db")
+    yield built
+    built.close()
