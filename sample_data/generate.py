@@ -1771,14 +1771,14 @@ def noisy_rerun(items: list[QAItem], previous: list[Attempt], rng: random.Random
     frame = f"runPromptTask ({WEB_RUNNER}/dist/server/tasks.js:64:13)"
     attempts = []
     for idx, (item, before) in enumerate(zip(items, previous, strict=True)):
-        if item.key == "moby":  # written by hand, as a direct saveCases would
+        if item.key == "moby":  # a plain-text error, as a direct saveCases(...) can store
             attempts.append(
                 Attempt("error", None, None, rng.randint(9_000, 14_000), 0, 0,
                         PLAIN_TEXT_ERROR, "Error: socket hang up")
             )  # fmt: skip
         elif before.kind == "error":
-            retry = before.error and "timeout" in before.error and rng.random() < 0.5
-            if retry:
+            timed_out = "timeout exceeded" in (before.error or "")
+            if timed_out and rng.random() < 0.5:
                 failure = make_failure("timeout", "gpt-4o-mini", idx, rng, WEB_RUNNER, frame)
                 attempts.append(failed_attempt(failure))
             else:
@@ -1834,6 +1834,10 @@ def pick_errors(rng: random.Random, items: list[QAItem], kinds: dict[str, int]) 
     return errors
 
 
+def rate_limited(rng: random.Random, size: int, count: int) -> dict[int, str]:
+    return dict.fromkeys(sorted(rng.sample(range(size), count)), "429")
+
+
 def triage_cases(
     tickets: list[Ticket],
     model: str,
@@ -1877,8 +1881,8 @@ def build(rng: random.Random) -> Timeline:
     items = qa_dataset(rng)
     qa_suite = tl.suite("qa-accuracy", BASE_MS + DAY + 1 * HOUR + 31 * MIN + 2_206)
 
-    claude = qa_attempts(items, "claude-sonnet-4-5", "claude", pick_errors(rng, items, {"429": 1}),
-                         rng)  # fmt: skip
+    claude_errors = pick_errors(rng, items, {"429": 1})
+    claude = qa_attempts(items, "claude-sonnet-4-5", "claude", claude_errors, rng)
     tl.run(
         RunSpec(
             qa_suite,
@@ -1955,7 +1959,7 @@ def build(rng: random.Random) -> Timeline:
     tickets = triage_dataset(rng)
     triage_at = BASE_MS + 2 * DAY + 5 * HOUR + 3 * MIN + 40_118
     triage_suite = tl.suite("support-triage", triage_at)
-    triage_errors = pick_errors_plain(rng, len(tickets), 2)
+    triage_errors = rate_limited(rng, len(tickets), 2)
     gpt_rows, gpt_attempts = triage_cases(tickets, "gpt-4o-mini", triage_errors, rng)
     claude_rows, _ = triage_cases(tickets, "claude-sonnet-4-5", {}, rng)
     for model, rows in (("gpt-4o-mini", gpt_rows), ("claude-sonnet-4-5", claude_rows)):
@@ -1998,10 +2002,6 @@ def build(rng: random.Random) -> Timeline:
         )
     )
     return tl
-
-
-def pick_errors_plain(rng: random.Random, size: int, count: int) -> dict[int, str]:
-    return dict.fromkeys(sorted(rng.sample(range(size), count)), "429")
 
 
 def main() -> None:
