@@ -48,7 +48,7 @@ class RunsScreen(Screen[None]):
     CSS_PATH = "runs.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_run", "Open run", id="runs.open"),
+        Binding("enter", "open_run", "Open run", id="runs.open", priority=True),
         Binding("r", "reload", "Reload", id="runs.reload"),
     ]
 
