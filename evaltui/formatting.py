@@ -51,9 +51,11 @@ def compact(number: int) -> str:
     return f"{number / 1_000_000:.0f}M"
 
 
-def means(summary: RunSummary, width: int = 6) -> str:
+def means(summary: RunSummary, width: int = 5) -> str:
+    """Mean score per scorer, compact: `exact .85 factu .90`."""
     return " ".join(
-        f"{name[:width]} {value:.2f}" for name, value in sorted(summary.mean_scores.items())
+        f"{name[:width]} {format_score(value)}"
+        for name, value in sorted(summary.mean_scores.items())
     )
 
 

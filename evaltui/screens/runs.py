@@ -22,15 +22,29 @@ COLUMNS = (
     ("suite", "Suite"),
     ("model", "Model"),
     ("status", "Status"),
-    ("started", "Started"),
-    ("duration", "Dur"),
     ("cases", "Cases"),
     ("pass", "Pass"),
     ("means", "Mean scores"),
+    ("started", "Started"),
+    ("duration", "Dur"),
     ("tokens", "Tok in/out"),
     ("latency", "Latency"),
     ("id", "Run"),
 )
+
+
+def suite_labels(runs: list[Run]) -> dict[str | None, str]:
+    """Suite names, numbered when several suites share one (the package's retries do)."""
+    ids_by_name: dict[str, list[str | None]] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        name = run.suite_name or "(no suite)"
+        if run.suite_id not in ids_by_name.setdefault(name, []):
+            ids_by_name[name].append(run.suite_id)
+    labels: dict[str | None, str] = {}
+    for name, suite_ids in ids_by_name.items():
+        for number, suite_id in enumerate(suite_ids, start=1):
+            labels[suite_id] = name if len(suite_ids) == 1 else f"{name} #{number}"
+    return labels
 
 
 def order_runs(runs: list[Run]) -> list[Run]:
@@ -57,6 +71,7 @@ class RunsScreen(Screen[None]):
         self.store = store
         self.clock = clock
         self.runs: list[Run] = []
+        self.suite_labels: dict[str | None, str] = {}
         self.summaries: dict[str, RunSummary] = {}
         self._data_version: int | None = None
 
@@ -90,6 +105,7 @@ class RunsScreen(Screen[None]):
             self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
             return
         self.runs = runs
+        self.suite_labels = suite_labels(runs)
         self.summaries = {run.id: run.summary for run in runs if run.summary is not None}
         self._fill_table()
         await self._compute_missing_summaries()
@@ -145,14 +161,14 @@ class RunsScreen(Screen[None]):
             status = Text(run.status)
         pending = Text("\u2026", style="dim")
         return [
-            safe_line(run.suite_name or "(no suite)", limit=28),
+            safe_line(self.suite_labels.get(run.suite_id, "?"), limit=28),
             safe_line(run.model, limit=24),
             status,
-            Text(when(run.started_at)),
-            Text(run_duration(run, self.now_ms) if run.finished_at else duration(None)),
             Text(compact(summary.total_cases), justify="right") if summary else pending,
             Text(percent(summary.pass_rate), justify="right") if summary else pending,
             safe_line(means(summary)) if summary else pending,
+            Text(when(run.started_at)),
+            Text(run_duration(run, self.now_ms) if run.finished_at else duration(None)),
             Text(tokens(summary)) if summary else pending,
             Text(duration(summary.total_latency_ms)) if summary else pending,
             Text(run.id[:8], style="dim"),

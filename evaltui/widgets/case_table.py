@@ -233,12 +233,17 @@ class CaseTable(ScrollView, can_focus=True):
             base = base + self.get_component_rich_style("case-table--cursor")
         text = Text(no_wrap=True, end="")
         if row is None:
-            text.append("\u2026 loading", style=self.get_component_rich_style("case-table--muted"))
+            text.append(
+                "\u2026 loading",
+                style=self.get_component_rich_style("case-table--muted", partial=True),
+            )
             return self._strip(text, width, base)
         for column, (value, style_class) in zip(columns, self._cells(row, columns), strict=True):
             cell = value[: column.width]
             padded = (cell.rjust if column.right else cell.ljust)(column.width)
-            style = self.get_component_rich_style(style_class) if style_class else None
+            style = (
+                self.get_component_rich_style(style_class, partial=True) if style_class else None
+            )
             text.append(padded, style=style)
             text.append(" ")
         half = rest // 2

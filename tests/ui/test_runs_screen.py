@@ -25,7 +25,7 @@ async def test_lists_every_run_and_marks_failed_and_stale(real_store: Path) -> N
         assert "3 suites, 8 runs (6 completed, 1 failed, 1 stale)" in status
         # Runs without a stored summary get the package's getRunSummary: the stale run has 1 case.
         stale_row = statuses.index("stale")
-        assert str(table.get_cell_at((stale_row, 5))).strip() == "1"
+        assert str(table.get_cell_at((stale_row, 3))).strip() == "1"
 
 
 async def test_enter_opens_the_selected_run(real_store: Path) -> None:

@@ -191,9 +191,7 @@ def test_legacy_prompts_and_nullable_suite_are_read(
     assert json.loads(out)[0]["suite"] is None
 
 
-def test_unknown_and_ambiguous_run(
-    real_store: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_and_ambiguous_run(real_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(capsys, "summary", "zzzzzz", "--store", str(real_store))
     assert_one_line_error(code, err, "no run matches 'zzzzzz'", "evaltui runs")
     code, _, err = run_cli(capsys, "failing", "ab", "--store", str(real_store))
