@@ -100,7 +100,8 @@ class StoreBuilder:
         self.db.commit()
         for scorer, score in (scores or {}).items():
             self.db.execute(
-                "INSERT INTO scores (id, case_id, scorer_name, score, reason) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO scores (id, case_id, scorer_name, score, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (self._id(), case_id, scorer, score, (reasons or {}).get(scorer)),
             )
         self.db.commit()

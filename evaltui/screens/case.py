@@ -108,7 +108,7 @@ class CaseScreen(Screen[None]):
             for number, (tab, title) in enumerate(TABS[1:], start=2):
                 with TabPane(f"{number} {title}", id=tab):
                     yield TextArea(id=f"full-{tab}", read_only=True, soft_wrap=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.load()

@@ -30,14 +30,11 @@ class RunScreen(Screen[None]):
 
     CSS_PATH = "run.tcss"
 
-    JUMP = Binding.Group("fail", compact=True)
-    NUDGE = Binding.Group("thr", compact=True)
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "f",
             "toggle_failing",
-            "Failing",
+            "Fail",
             id="run.failing",
             tooltip="Show only failing cases (any score below the threshold)",
         ),
@@ -46,7 +43,6 @@ class RunScreen(Screen[None]):
             "jump_failing(1)",
             "Next",
             id="run.next_failing",
-            group=JUMP,
             tooltip="Jump to the next failing case",
         ),
         Binding(
@@ -54,24 +50,23 @@ class RunScreen(Screen[None]):
             "jump_failing(-1)",
             "Prev",
             id="run.prev_failing",
-            group=JUMP,
             tooltip="Jump to the previous failing case",
         ),
         Binding("t", "ask_threshold", "Thr", id="run.threshold", tooltip="Type a new threshold"),
         Binding(
             "plus",
             "nudge_threshold(1)",
-            "+",
+            "Thr+",
+            show=False,
             id="run.threshold_up",
-            group=NUDGE,
             tooltip="Raise the threshold by 0.05",
         ),
         Binding(
             "minus",
             "nudge_threshold(-1)",
-            "-",
+            "Thr-",
+            show=False,
             id="run.threshold_down",
-            group=NUDGE,
             tooltip="Lower the threshold by 0.05",
         ),
         Binding(
@@ -91,11 +86,11 @@ class RunScreen(Screen[None]):
         Binding(
             "slash",
             "ask_search",
-            "Search",
+            "Find",
             id="run.search",
             tooltip="Search input, output and expected (Esc clears)",
         ),
-        Binding("r", "reload", "Reload", id="run.reload", tooltip="Re-read the run"),
+        Binding("r", "reload", "Reload", show=False, id="run.reload", tooltip="Re-read the run"),
         Binding("escape", "back", "Back", id="run.back", tooltip="Back to the runs"),
     ]
 
@@ -121,7 +116,7 @@ class RunScreen(Screen[None]):
         yield Static(id="run-filters")
         yield CaseTable(id="cases")
         yield Input(id="run-prompt")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._show_title()

@@ -80,7 +80,7 @@ class RunsScreen(Screen[None]):
         table: DataTable[Text] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="runs-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -171,8 +171,17 @@ class RunsScreen(Screen[None]):
             Text(run_duration(run, self.now_ms) if run.finished_at else duration(None)),
             Text(tokens(summary)) if summary else pending,
             Text(duration(summary.total_latency_ms)) if summary else pending,
-            Text(run.id[:8], style="dim"),
+            self._run_label(run),
         ]
+
+    @staticmethod
+    def _run_label(run: Run) -> Text:
+        """The id prefix, plus the run's name when it is not the usual `suite [model]`."""
+        label = Text(run.id[:8], style="dim")
+        if run.name != f"{run.suite_name} [{run.model}]":
+            label.append(" ")
+            label.append_text(safe_line(run.name, limit=40))
+        return label
 
     @property
     def selected_run(self) -> Run | None:
