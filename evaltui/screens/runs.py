@@ -104,10 +104,17 @@ class RunsScreen(Screen[None]):
         except StoreError as error:
             self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
             return
+        same_rows = [run.id for run in runs] == [run.id for run in self.runs]
+        selected = self.selected_run
         self.runs = runs
         self.suite_labels = suite_labels(runs)
         self.summaries = {run.id: run.summary for run in runs if run.summary is not None}
-        self._fill_table()
+        if same_rows:  # a live run moved on: update cells, do not rebuild a 1,000-row table
+            for run in runs:
+                self._update_row(run)
+        else:
+            self._fill_table(selected.id if selected is not None else None)
+        self._show_counts()
         await self._compute_missing_summaries()
 
     async def _compute_missing_summaries(self) -> None:
@@ -123,16 +130,15 @@ class RunsScreen(Screen[None]):
             self.summaries[run.id] = summary
             self._update_row(run)
 
-    def _fill_table(self) -> None:
+    def _fill_table(self, selected_id: str | None) -> None:
         table = self.query_one(DataTable)
-        selected = self.selected_run
         table.clear()
-        for run in self.runs:
+        for row, run in enumerate(self.runs):
             table.add_row(*self._cells(run), key=run.id)
-        if selected is not None:
-            for row, run in enumerate(self.runs):
-                if run.id == selected.id:
-                    table.move_cursor(row=row)
+            if run.id == selected_id:
+                table.move_cursor(row=row)
+
+    def _show_counts(self) -> None:
         counts = dict.fromkeys(("completed", "running", "failed", "stale"), 0)
         for run in self.runs:
             key = "stale" if run.is_stale(self.now_ms) else run.status
@@ -206,6 +212,8 @@ class RunsScreen(Screen[None]):
     @work(exclusive=True, group="runs-poll")
     async def poll(self) -> None:
         """Reload when another process committed to the store (a live run)."""
+        if not self.is_current:
+            return
         try:
             version = await self.store.data_version()
         except StoreError:

@@ -7,6 +7,7 @@ and text is fetched by primary key for the rows on screen or the case that is op
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -121,6 +122,33 @@ _RUN_COLUMNS = """
     {summary}
     FROM runs r LEFT JOIN suites s ON s.id = r.suite_id
 """
+
+
+def build_run_index(rows: Sequence[tuple[int, str, str | None, float | None]]) -> RunIndex:
+    """Columns of a run from `(idx, case_id, scorer_name, score)` rows (scorer None: no score)."""
+    order = sorted({(row[0], row[1]) for row in rows})
+    position = {case_id: i for i, (_, case_id) in enumerate(order)}
+    size = len(order)
+    minimums = array("d", [math.nan]) * size
+    by_scorer: dict[str, array[float]] = {}
+    for _, case_id, scorer, score in rows:
+        if scorer is None or score is None:
+            continue
+        i = position[case_id]
+        column = by_scorer.get(scorer)
+        if column is None:
+            column = by_scorer[scorer] = array("d", [math.nan]) * size
+        # A scorer stored twice for one case keeps its lowest score (any row below fails).
+        if not column[i] <= score:
+            column[i] = score
+        if not minimums[i] <= score:
+            minimums[i] = score
+    return RunIndex(
+        ids=[case_id for _, case_id in order],
+        idxs=array("q", [idx for idx, _ in order]),
+        min_scores=minimums,
+        scorer_scores=by_scorer,
+    )
 
 
 class RunStore:
@@ -347,30 +375,8 @@ class RunStore:
                LEFT JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
             (run_id,),
         )
-        order = sorted({(idx, case_id) for idx, case_id, _, _ in rows})
-        position = {case_id: i for i, (_, case_id) in enumerate(order)}
-        nan = math.nan
-        size = len(order)
-        minimums = array("d", [nan]) * size
-        by_scorer: dict[str, array[float]] = {}
-        for _, case_id, scorer, score in rows:
-            if scorer is None:
-                continue
-            i = position[case_id]
-            column = by_scorer.get(scorer)
-            if column is None:
-                column = by_scorer[scorer] = array("d", [nan]) * size
-            # A scorer stored twice for one case keeps its lowest score (any row below fails).
-            if not column[i] <= score:
-                column[i] = score
-            if not minimums[i] <= score:
-                minimums[i] = score
-        return RunIndex(
-            ids=[case_id for _, case_id in order],
-            idxs=array("q", [idx for idx, _ in order]),
-            min_scores=minimums,
-            scorer_scores=by_scorer,
-        )
+        # Grouping 300,000 rows is CPU work: keep it off the event loop that paints the UI.
+        return await asyncio.to_thread(build_run_index, rows)
 
     async def case_rows(self, case_ids: Sequence[str]) -> list[CaseRow]:
         """Table rows for the given cases (previews, small columns, scores), in the given order."""
