@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from evaltui.commands import OpenRunCommands
 from evaltui.messages import OpenRun
 from evaltui.runview import ViewSpec
 from evaltui.screens import HelpScreen, RunScreen, RunsScreen
@@ -36,6 +37,7 @@ class EvalTUI(App[None]):
     """Browse a RunStore: runs -> run (cases) -> case."""
 
     TITLE = "evaltui"
+    COMMANDS = App.COMMANDS | {OpenRunCommands}
     CSS = "Screen { background: $background; }"
 
     BINDINGS: ClassVar[list[BindingType]] = [

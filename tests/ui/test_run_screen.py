@@ -197,3 +197,31 @@ async def test_live_run_shows_new_cases(builder: StoreBuilder) -> None:
         await settle(pilot)
         assert len(screen.view) == 3
         assert "pass 1  fail 1  of 3" in plain(screen.query_one("#run-summary", Static))
+
+
+async def test_empty_failed_run_and_malformed_columns(builder: StoreBuilder) -> None:
+    suite = builder.suite("s")
+    empty = builder.run(suite, "broken")
+    builder.finish(empty, status="failed")
+    odd = builder.run(suite, "odd", config="{not json", started_at=2)
+    builder.case(odd, 0, raw_input="plain text input", scores={"exact": 0.0}, error="boom")
+    builder.finish(odd, summary="{broken")
+    app = make_app(builder.path, StartAt(run=empty))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        assert screen.query_one(CaseTable).row_count == 0
+        await pilot.press("n", "f", "enter", "o", "s")
+        await settle(pilot)
+        assert "0 of 0 cases" in plain(screen.query_one("#run-filters", Static))
+    app = make_app(builder.path, StartAt(run=odd))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        case_screen = app.screen
+        assert isinstance(case_screen, CaseScreen)
+        overview = plain(case_screen.query_one("#case-overview", Static))
+        assert "(not JSON: shown as stored)" in overview and "plain text input" in overview
+        assert "boom" in overview
