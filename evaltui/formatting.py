@@ -70,3 +70,17 @@ def format_latency(ms: int | None) -> str:
     if ms is None:
         return "-"
     return f"{ms}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
+
+
+SPARK_BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """Rates in 0..1 as bars (absolute scale: an empty bar is 0%, a full one 100%)."""
+    out = []
+    for value in values:
+        if value is None or math.isnan(value):
+            out.append("\u00b7")
+        else:
+            out.append(SPARK_BARS[min(len(SPARK_BARS) - 1, int(value * len(SPARK_BARS)))])
+    return "".join(out)

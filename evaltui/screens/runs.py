@@ -12,7 +12,16 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from evaltui.formatting import compact, duration, means, percent, run_duration, tokens, when
+from evaltui.formatting import (
+    compact,
+    duration,
+    means,
+    percent,
+    run_duration,
+    sparkline,
+    tokens,
+    when,
+)
 from evaltui.messages import OpenRun
 from evaltui.models import Run, RunStatus, RunSummary
 from evaltui.store import RunStore, StoreError
@@ -24,6 +33,7 @@ COLUMNS = (
     ("status", "Status"),
     ("cases", "Cases"),
     ("pass", "Pass"),
+    ("trend", "Trend"),
     ("means", "Mean scores"),
     ("started", "Started"),
     ("duration", "Dur"),
@@ -31,6 +41,9 @@ COLUMNS = (
     ("latency", "Latency"),
     ("id", "Run"),
 )
+
+
+TREND_RUNS = 8
 
 
 def suite_labels(runs: list[Run]) -> dict[str | None, str]:
@@ -72,6 +85,8 @@ class RunsScreen(Screen[None]):
         self.clock = clock
         self.runs: list[Run] = []
         self.suite_labels: dict[str | None, str] = {}
+        self._series: dict[tuple[str | None, str], list[Run]] = {}
+        self._series_end: dict[str, int] = {}
         self.summaries: dict[str, RunSummary] = {}
         self._data_version: int | None = None
 
@@ -108,6 +123,12 @@ class RunsScreen(Screen[None]):
         selected = self.selected_run
         self.runs = runs
         self.suite_labels = suite_labels(runs)
+        self._series = {}
+        self._series_end = {}
+        for run in sorted(runs, key=lambda r: r.started_at):
+            series = self._series.setdefault((run.suite_name, run.model), [])
+            series.append(run)
+            self._series_end[run.id] = len(series)
         self.summaries = {run.id: run.summary for run in runs if run.summary is not None}
         if same_rows:  # a live run moved on: update cells, do not rebuild a 1,000-row table
             for run in runs:
@@ -172,6 +193,7 @@ class RunsScreen(Screen[None]):
             status,
             Text(compact(summary.total_cases), justify="right") if summary else pending,
             Text(percent(summary.pass_rate), justify="right") if summary else pending,
+            Text(self.trend(run), style="cyan"),
             safe_line(means(summary)) if summary else pending,
             Text(when(run.started_at)),
             Text(run_duration(run, self.now_ms) if run.finished_at else duration(None)),
@@ -179,6 +201,16 @@ class RunsScreen(Screen[None]):
             Text(duration(summary.total_latency_ms)) if summary else pending,
             self._run_label(run),
         ]
+
+    def trend(self, run: Run) -> str:
+        """Pass rate of the last runs of the same suite name and model, up to this one."""
+        series = self._series.get((run.suite_name, run.model), [])
+        end = self._series_end.get(run.id, len(series))
+        rates = []
+        for other in series[max(0, end - TREND_RUNS) : end]:
+            summary = self.summaries.get(other.id)
+            rates.append(summary.pass_rate if summary is not None else None)
+        return sparkline(rates)
 
     @staticmethod
     def _run_label(run: Run) -> Text:
