@@ -163,6 +163,17 @@ class CaseRow(Model):
         return min(self.scores.values()) if self.scores else None
 
 
+class HistoryPoint(Model):
+    """One run's outcome for a dataset item, for the case screen's history line."""
+
+    run_id: str
+    model: str
+    started_at: int
+    present: bool
+    min_score: float | None
+    has_error: bool
+
+
 class Prompt(Model):
     id: str
     name: str

@@ -15,13 +15,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
 
 from evaltui.formatting import format_latency, format_score
-from evaltui.models import Case, CaseStatus, JsonText, Run, case_status
+from evaltui.models import Case, CaseStatus, HistoryPoint, JsonText, Run, case_status
 from evaltui.store import RunStore, StoreError
 from evaltui.textsafe import printable, safe_line, safe_text
 
 if TYPE_CHECKING:
     from evaltui.screens.run import RunScreen
 
+HISTORY_RUNS = 12
+HISTORY_SYMBOLS = {
+    CaseStatus.PASS: ("✓", "green"),
+    CaseStatus.FAIL: ("✗", "bold red"),
+    CaseStatus.ERROR: ("E", "bold yellow"),
+    CaseStatus.UNSCORED: ("?", "dim"),
+}
 CLIP_CHARS = 1500
 CLIP_LINES = 24
 FULL_LIMIT = 2_000_000  # characters put into a full view; beyond, the rest is cut and said so
@@ -102,6 +109,7 @@ class CaseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="case-title")
+        yield Static(id="case-history")
         with TabbedContent(id="case-tabs"):
             with TabPane("1 Overview", id="overview"), VerticalScroll():
                 yield Static(id="case-overview")
@@ -125,6 +133,38 @@ class CaseScreen(Screen[None]):
             return
         self.case = case
         self._show(case)
+        self.load_history(case)
+
+    @work(exclusive=True, group="case-history")
+    async def load_history(self, case: Case) -> None:
+        """This dataset item across the last runs of the suite (same input)."""
+        history = self.query_one("#case-history", Static)
+        if case.input.raw is None:
+            return
+        history.update(Text("history: …", style="dim"))
+        try:
+            points = await self.store.case_history(self.eval_run, case.input.raw, HISTORY_RUNS)
+        except StoreError as error:
+            history.update(Text(f"history unavailable: {error}", style="dim"))
+            return
+        history.update(self._history_line(points))
+
+    def _history_line(self, points: list[HistoryPoint]) -> Text:
+        threshold = self.table.spec.threshold
+        line = Text("history ", style="dim")
+        for point in points:
+            status = case_status(point.min_score, point.has_error, threshold)
+            symbol, style = HISTORY_SYMBOLS[status] if point.present else ("·", "dim")
+            if point.run_id == self.eval_run.id:
+                style += " reverse"
+            line.append(symbol, style=style)
+        shown = sum(1 for point in points if point.present)
+        line.append(
+            f"  same input in {shown} of the last {len(points)} runs of this suite name,"
+            " oldest first",
+            style="dim",
+        )
+        return line
 
     def _show(self, case: Case) -> None:
         threshold = self.table.spec.threshold

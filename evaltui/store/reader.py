@@ -23,6 +23,7 @@ from evaltui.models import (
     Case,
     CaseRow,
     FailingCase,
+    HistoryPoint,
     JsonText,
     Prompt,
     Run,
@@ -458,6 +459,36 @@ class RunStore:
             (run_id, pattern, pattern, pattern),
         )
         return {row[0] for row in rows}
+
+    async def case_history(self, run: Run, input_raw: str, limit: int = 10) -> list[HistoryPoint]:
+        """The same dataset item (equal `input`) in the last `limit` runs of suites with this
+        run's suite name, oldest first, up to and including `run`."""
+        runs = await self._fetch(
+            """SELECT r.id, r.model, r.started_at FROM runs r JOIN suites s ON s.id = r.suite_id
+               WHERE s.name = ? AND r.started_at <= ?
+               ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?""",
+            (run.suite_name, run.started_at, limit),
+        )
+        run_ids = [row[0] for row in runs]
+        found = await self._fetch(
+            """SELECT c.run_id, MIN(s.score), MAX(c.error IS NOT NULL) FROM cases c
+               LEFT JOIN scores s ON s.case_id = c.id
+               WHERE c.run_id IN (SELECT value FROM json_each(?)) AND c.input = ?
+               GROUP BY c.id""",
+            (json.dumps(run_ids), input_raw),
+        )
+        by_run = {row[0]: (row[1], bool(row[2])) for row in found}
+        return [
+            HistoryPoint(
+                run_id=run_id,
+                model=model,
+                started_at=started_at,
+                present=run_id in by_run,
+                min_score=by_run.get(run_id, (None, False))[0],
+                has_error=by_run.get(run_id, (None, False))[1],
+            )
+            for run_id, model, started_at in reversed(runs)
+        ]
 
     # -- prompts ---------------------------------------------------------------------------
 

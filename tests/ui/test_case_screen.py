@@ -50,6 +50,8 @@ async def test_tabs_and_navigation_keys(real_store: Path) -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         screen = await open_case(pilot, 0)
+        history = plain(screen.query_one("#case-history", Static))
+        assert history.startswith("history \u2713  same input in 1 of the last 1 runs")
         tabs = screen.query_one(TabbedContent)
         for key, tab in (("2", "input"), ("3", "expected"), ("4", "output"), ("5", "error")):
             await pilot.press(key)

@@ -185,3 +185,18 @@ async def test_browsing_never_modifies_the_file(real_store: Path) -> None:
         await store.case_rows(index.ids)
     await store.close()
     assert hashlib.sha256(real_store.read_bytes()).hexdigest() == before
+
+
+async def test_case_history_follows_the_same_input_across_runs(store: RunStore) -> None:
+    claude = await store.get_run(CLAUDE_QA)
+    index = await store.run_index(CLAUDE_QA)
+    case = await store.get_case(index.ids[2])
+    assert case.input.raw is not None
+    points = await store.case_history(claude, case.input.raw)
+    assert [point.run_id for point in points] == [GPT_QA, CLAUDE_QA]  # oldest first, up to claude
+    assert all(point.present for point in points)
+    assert points[0].min_score == 0.0  # gpt-4o-mini failed "Who wrote Hamlet?"
+    stale = await store.get_run(STALE)
+    later = await store.case_history(stale, case.input.raw)
+    assert [p.run_id for p in later] == [GPT_QA, CLAUDE_QA, BROKEN, STALE]
+    assert [p.present for p in later] == [True, True, False, False]
