@@ -15,7 +15,9 @@ writes bench/results.json:
 7. `evaltui summary|failing RUN --json` wall time
 
 Paint times come from CaseTable's own `render_lines` calls (patched in the benchmarked
-process), never from pilot sleeps. Every UI repetition runs in a fresh process.
+process), never from pilot sleeps. Every UI repetition runs in a fresh process. The code
+measured is a copy of evaltui/ taken at the start, so that edits made meanwhile cannot mix
+two versions into one run.
 """
 
 from __future__ import annotations
@@ -24,18 +26,21 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import platform
 import pty
 import re
 import select
+import shutil
 import signal
 import sqlite3
 import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,8 +49,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+CODE_ENV = "EVALTUI_BENCH_CODE"  # folder holding the evaltui package to measure
+sys.path.insert(0, os.environ.get(CODE_ENV, str(ROOT)))
 
 DATA = ROOT / "bench" / "data"
 STORE_100K = DATA / "store_100k.db"
@@ -355,7 +360,7 @@ def run_ui_children(args: argparse.Namespace, run_id: str) -> list[dict[str, Any
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child-ui", run_id]
         if args.quick:
             cmd.append("--quick")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=code_dir())
         lines = proc.stdout.strip().splitlines()
         if proc.returncode or not lines:
             raise SystemExit(f"UI child {i} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -390,7 +395,7 @@ class PtyProcess:
         if pid == 0:  # child
             try:
                 fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-                os.chdir(ROOT)
+                os.chdir(code_dir())
                 os.execve(argv[0], argv, env)
             finally:
                 os._exit(127)
@@ -478,7 +483,7 @@ def measure_startup(reps: int) -> dict[str, list[float]]:
     marker = re.compile(r"bench-1m")
     startup, exits, imports, peaks = [], [], [], []
     for i in range(reps + 1):  # the first of each is a warm-up
-        proc = PtyProcess(evaltui_argv(str(STORE_1M.relative_to(ROOT))))
+        proc = PtyProcess(evaltui_argv(str(STORE_1M)))
         seen = proc.wait_for(marker, 30)
         proc.idle(0.5)
         hwm, _ = proc.peak_rss_mb()
@@ -501,7 +506,7 @@ def measure_startup(reps: int) -> dict[str, list[float]]:
 def measure_rss(reps: int, run_prefix: str) -> tuple[list[float], list[float], list[float]]:
     peaks, rss, index_times = [], [], []
     for _ in range(reps):
-        proc = PtyProcess(evaltui_argv(str(STORE_1M.relative_to(ROOT)), "--run", run_prefix))
+        proc = PtyProcess(evaltui_argv(str(STORE_1M), "--run", run_prefix))
         drawn = proc.wait_for(ROW_DRAWN, 60)
         if drawn is None:
             proc.send(b"q")
@@ -567,7 +572,7 @@ def cli_times(command: str, run_prefix: str, reps: int) -> list[float]:
     for _ in range(reps):
         argv = evaltui_argv(command, run_prefix, "--store", str(STORE_100K), "--json")
         t0 = now()
-        proc = subprocess.run(argv, capture_output=True, cwd=ROOT, timeout=120)
+        proc = subprocess.run(argv, capture_output=True, cwd=code_dir(), timeout=120)
         out.append((now() - t0) * 1000)
         if proc.returncode:
             raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.decode()}")
@@ -599,6 +604,194 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_dir() -> Path:
+    return Path(os.environ.get(CODE_ENV, str(ROOT)))
+
+
+def snapshot_code(tries: int = 6) -> tuple[Path, str]:
+    """Copy evaltui/ to a temporary folder that imports cleanly (retrying while others are
+    mid-edit); make this process and its children use it. Returns (folder, sha256 of it)."""
+    for attempt in range(tries):
+        folder = Path(tempfile.mkdtemp(prefix="evaltui-bench-"))
+        shutil.copytree(
+            ROOT / "evaltui", folder / "evaltui", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        check = subprocess.run(
+            [sys.executable, "-c", "import evaltui.app, evaltui.cli"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            env=os.environ | {"PYTHONPATH": str(folder)},
+        )
+        if check.returncode == 0:
+            digest = hashlib.sha256()
+            for path in sorted((folder / "evaltui").rglob("*")):
+                if path.is_file():
+                    digest.update(path.relative_to(folder).as_posix().encode())
+                    digest.update(path.read_bytes())
+            os.environ[CODE_ENV] = os.environ["PYTHONPATH"] = str(folder)
+            sys.path.insert(0, str(folder))
+            return folder, digest.hexdigest()[:16]
+        shutil.rmtree(folder)
+        err = check.stderr.strip().splitlines()[-1:]
+        print(f"evaltui/ does not import ({err}); retry {attempt + 1}/{tries}", flush=True)
+        time.sleep(10)
+    raise SystemExit("evaltui/ kept failing to import; nothing measured")
+
+
+def ui_rows(args: argparse.Namespace, only: set[int], run_id: str) -> list[Row]:
+    """Measures 1-3: fresh headless apps on the 100k-case run of store_100k."""
+    q = args.quick
+
+    async def first_screen(store: Any) -> None:
+        await store.count_cases(run_id)
+        await store.case_rows(await store.first_case_ids(run_id, 100))
+
+    async def index(store: Any) -> None:
+        await store.run_index(run_id)
+
+    rows: list[Row] = []
+    if 1 in only:
+        open_calls, _ = asyncio.run(captured(STORE_100K, first_screen))
+        index_calls, _ = asyncio.run(captured(STORE_100K, index))
+        open_floor = sql_floor(STORE_100K, open_calls, 3 if q else 10)
+        index_floor = sql_floor(STORE_100K, index_calls, 1 if q else 3)
+    kids = run_ui_children(args, run_id)
+    if 1 in only:
+        for key, label, target, floor, floor_label in (
+            ("open_data_paint", "first data rows painted", 300, open_floor, "count+ids+rows"),
+            ("index_loaded", "run index loaded (background)", None, index_floor, "run_index"),
+            ("summary_loaded", "run summary loaded (background)", None, None, ""),
+        ):
+            samples = pooled(kids, key)
+            rows.append(
+                Row(
+                    f"1. open 100k run \u2192 {label}",
+                    "ms",
+                    Stat.of(samples),
+                    target,
+                    floor,
+                    floor_label,
+                    samples=samples,
+                )
+            )
+    keys = (
+        (2, "f", "f (toggle failing-only)", 300),
+        (2, "thr", "plus/minus (failing-only on)", 300),
+        (3, "down", "down", 20),
+        (3, "pgdn", "pagedown", 20),
+        (3, "end", "end (from home)", 20),
+    )
+    if 2 in only:
+        early = [child["f_early_done"][0] for child in kids]
+        rows.append(
+            Row(
+                "2. f at once when the index is painted \u2192 no placeholder",
+                "ms",
+                Stat.of(early),
+                300,
+                note="(run summary still loading)",
+                samples=early,
+            )
+        )
+    for n, key, label, target in keys:
+        if n not in only:
+            continue
+        for suffix, what in (("next", "next paint"), ("done", "paint with no placeholder")):
+            samples = pooled(kids, f"{key}_{suffix}")
+            rows.append(
+                Row(f"{n}. {label} \u2192 {what}", "ms", Stat.of(samples), target, samples=samples)
+            )
+    return rows
+
+
+def startup_rows(quick: bool) -> list[Row]:
+    """Measure 4: process start on store_1m in a real pty."""
+    st = measure_startup(2 if quick else 5)
+    return [
+        Row(
+            "4. process start \u2192 runs screen painted (store_1m, pty)",
+            "ms",
+            Stat.of(st["startup"]),
+            1500,
+            Stat.of(st["import"]),
+            "`import textual.app` (not SQL)",
+            samples=st["startup"],
+        ),
+        Row("4. `q` \u2192 process exited", "ms", Stat.of(st["exit"]), samples=st["exit"]),
+        Row(
+            "4. peak RSS (VmHWM), runs screen only, store_1m",
+            "MB",
+            Stat.of(st["hwm"]),
+            samples=st["hwm"],
+        ),
+    ]
+
+
+def rss_rows(quick: bool, run_id: str) -> list[Row]:
+    """Measure 5: peak RSS with store_1m open on its 100k-case run."""
+    peaks, rss, index_times = measure_rss(1 if quick else 3, run_id[:8])
+    rows = [
+        Row("5. peak RSS (VmHWM), store_1m, 100k run", "MB", Stat.of(peaks), 150, samples=peaks),
+        Row("5. RSS at the end (VmRSS), same", "MB", Stat.of(rss), samples=rss),
+    ]
+    if index_times:
+        rows.append(
+            Row(
+                "5. spawn \u2192 run indexed (pty, store_1m)",
+                "ms",
+                Stat.of(index_times),
+                samples=index_times,
+            )
+        )
+    return rows
+
+
+def failing_rows(quick: bool, runs: dict[str, str]) -> list[Row]:
+    """Measure 6: the failing-cases first page, RunStore vs sqlite3, on both stores."""
+    rows = []
+    for label, path in (("100k", STORE_100K), ("1m", STORE_1M)):
+        print(f"6: failing-cases first page, store_{label}", flush=True)
+        aio, raw = asyncio.run(failing_page(path, runs[label], 3 if quick else 10))
+        rows.append(
+            Row(
+                f"6. failing first page via RunStore, store_{label}",
+                "ms",
+                Stat.of(aio),
+                None,
+                Stat.of(raw),
+                "same 3 statements",
+                samples=aio,
+                ratio_target=1.5,
+            )
+        )
+    return rows
+
+
+def cli_rows(quick: bool, run_id: str) -> list[Row]:
+    """Measure 7: the headless CLI as subprocesses, against the SQL it runs."""
+    rows = []
+    for command, action in (
+        ("summary", lambda s: s.run_summary(run_id, 0.5)),
+        ("failing", lambda s: s.failing_cases(run_id, 0.5)),
+    ):
+        calls, _ = asyncio.run(captured(STORE_100K, action))
+        floor = sql_floor(STORE_100K, calls, 1 if quick else 3)
+        samples = cli_times(command, run_id[:8], 1 if quick else 3)
+        rows.append(
+            Row(
+                f"7. `evaltui {command} RUN --json`, 100k run",
+                "ms",
+                Stat.of(samples),
+                None,
+                floor,
+                "its SQL",
+                samples=samples,
+            )
+        )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -611,197 +804,48 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
         return
     only = {int(n) for n in args.only.split(",")} if args.only else set(range(1, 8))
+    if not only <= set(range(1, 8)):
+        ap.error("--only takes numbers from 1 to 7")
     missing = [p for p in (STORE_100K, STORE_1M) if not p.exists()]
     if missing:
         raise SystemExit(f"missing {', '.join(map(str, missing))}: run bench/make_stores.py")
-    q = args.quick
     started = now()
-    info = machine()
-    run_100k = bench_run_id(STORE_100K, "bench-100k")
-    run_1m = bench_run_id(STORE_1M, "bench-1m")
+    runs = {
+        "100k": bench_run_id(STORE_100K, "bench-100k"),
+        "1m": bench_run_id(STORE_1M, "bench-1m"),
+    }
+    folder, digest = snapshot_code()
+    info = machine() | {"evaltui_sha256": digest}
     rows: list[Row] = []
-
-    if only & {1, 2, 3}:
-        print("1-3: opening the 100k-case run in fresh headless apps", flush=True)
-
-        async def first_screen(store: Any) -> None:
-            await store.count_cases(run_100k)
-            await store.case_rows(await store.first_case_ids(run_100k, 100))
-
-        async def index(store: Any) -> None:
-            await store.run_index(run_100k)
-
-        open_calls, _ = asyncio.run(captured(STORE_100K, first_screen))
-        index_calls, _ = asyncio.run(captured(STORE_100K, index))
-        open_floor = sql_floor(STORE_100K, open_calls, 3 if q else 10)
-        index_floor = sql_floor(STORE_100K, index_calls, 1 if q else 3)
-        kids = run_ui_children(args, run_100k)
-        if 1 in only:
-            rows.append(
-                Row(
-                    "1. open 100k run \u2192 first data rows painted",
-                    "ms",
-                    Stat.of(pooled(kids, "open_data_paint")),
-                    300,
-                    open_floor,
-                    "count + 100 ids + case_rows",
-                    samples=pooled(kids, "open_data_paint"),
-                )
-            )
-            rows.append(
-                Row(
-                    "1b. open 100k run \u2192 run index loaded (background)",
-                    "ms",
-                    Stat.of(pooled(kids, "index_loaded")),
-                    None,
-                    index_floor,
-                    "run_index SQL",
-                    samples=pooled(kids, "index_loaded"),
-                )
-            )
-            summary = pooled(kids, "summary_loaded")
-            rows.append(
-                Row(
-                    "1c. open 100k run \u2192 run summary loaded (background)",
-                    "ms",
-                    Stat.of(summary),
-                    samples=summary,
-                )
-            )
-        if 2 in only:
-            early = [child["f_early_done"][0] for child in kids]
-            rows.append(
-                Row(
-                    "2. f at once after the index is painted \u2192 paint with no placeholder",
-                    "ms",
-                    Stat.of(early),
-                    300,
-                    note="(summary query still running)",
-                    samples=early,
-                )
-            )
-        keys = (
-            ({2}, "f", "f toggle failing-only"),
-            ({2}, "thr", "plus/minus, failing-only on"),
-            ({3}, "down", "down"),
-            ({3}, "pgdn", "pagedown"),
-            ({3}, "end", "end (from home)"),
-        )
-        for sets, key, label in keys:
-            if not sets & only:
-                continue
-            n = min(sets)
-            target = 300 if n == 2 else 20
-            for suffix, what in (("next", "next paint"), ("done", "paint with no placeholder")):
-                samples = pooled(kids, f"{key}_{suffix}")
-                rows.append(
-                    Row(
-                        f"{n}. {label} \u2192 {what}",
-                        "ms",
-                        Stat.of(samples),
-                        target,
-                        None,
-                        samples=samples,
-                    )
-                )
-
-    if 4 in only:
-        print("4: process start in a pty (1M-case store)", flush=True)
-        st = measure_startup(2 if q else 5)
-        startup, exits = st["startup"], st["exit"]
-        rows.append(
-            Row(
-                "4. process start \u2192 runs screen painted (store_1m, pty)",
-                "ms",
-                Stat.of(startup),
-                1500,
-                Stat.of(st["import"]),
-                "(`import textual.app`, not SQL)",
-                samples=startup,
-            )
-        )
-        rows.append(Row("4b. `q` \u2192 process exited", "ms", Stat.of(exits), samples=exits))
-        rows.append(
-            Row(
-                "4c. peak RSS (VmHWM), runs screen only, store_1m",
-                "MB",
-                Stat.of(st["hwm"]),
-                samples=st["hwm"],
-            )
-        )
-
-    if 5 in only:
-        print("5: peak RSS on the 1M-case store's 100k run", flush=True)
-        peaks, rss, index_times = measure_rss(1 if q else 3, run_1m[:8])
-        rows.append(
-            Row("5. peak RSS (VmHWM), store_1m, 100k run", "MB", Stat.of(peaks), 150, samples=peaks)
-        )
-        rows.append(Row("5b. RSS at the end (VmRSS)", "MB", Stat.of(rss), samples=rss))
-        if index_times:
-            rows.append(
-                Row(
-                    "5c. spawn \u2192 run indexed (pty, store_1m)",
-                    "ms",
-                    Stat.of(index_times),
-                    samples=index_times,
-                )
-            )
-
-    if 6 in only:
-        for path, run_id, label in ((STORE_100K, run_100k, "100k"), (STORE_1M, run_1m, "1m")):
-            print(f"6: failing-cases first page, store_{label}", flush=True)
-            aio, raw = asyncio.run(failing_page(path, run_id, 3 if q else 10))
-            rows.append(
-                Row(
-                    f"6. failing first page via RunStore, store_{label}",
-                    "ms",
-                    Stat.of(aio),
-                    None,
-                    Stat.of(raw),
-                    "same 3 statements",
-                    ratio_target=1.5,
-                    samples=aio,
-                )
-            )
-
-    if 7 in only:
-        print("7: headless CLI", flush=True)
-        prefix = run_100k[:8]
-        for command, action in (
-            ("summary", lambda s: s.run_summary(run_100k, 0.5)),
-            ("failing", lambda s: s.failing_cases(run_100k, 0.5)),
-        ):
-            calls, _ = asyncio.run(captured(STORE_100K, action))
-            floor = sql_floor(STORE_100K, calls, 1 if q else 3)
-            samples = cli_times(command, prefix, 1 if q else 3)
-            rows.append(
-                Row(
-                    f"7. `evaltui {command} RUN --json` (100k run)",
-                    "ms",
-                    Stat.of(samples),
-                    None,
-                    floor,
-                    "its SQL",
-                    samples=samples,
-                )
-            )
-
-    print()
-    print(table(rows))
-    print()
+    try:
+        if only & {1, 2, 3}:
+            print("1-3: opening the 100k-case run in fresh headless apps", flush=True)
+            rows += ui_rows(args, only, runs["100k"])
+        if 4 in only:
+            print("4: process start in a pty (1M-case store)", flush=True)
+            rows += startup_rows(args.quick)
+        if 5 in only:
+            print("5: peak RSS on the 1M-case store's 100k run", flush=True)
+            rows += rss_rows(args.quick, runs["1m"])
+        if 6 in only:
+            rows += failing_rows(args.quick, runs)
+        if 7 in only:
+            print("7: headless CLI", flush=True)
+            rows += cli_rows(args.quick, runs["100k"])
+    finally:
+        shutil.rmtree(folder)
     info["loadavg_end"] = os.getloadavg()
     info["seconds"] = round(now() - started, 1)
+    print(f"\n{table(rows)}\n")
     print(
         f"{info['cpus']} CPUs ({info['cpu']}), Python {info['python']}, SQLite {info['sqlite']},"
-        f" textual {info['textual']}; load {info['loadavg_start'][0]:.2f} \u2192"
-        f" {info['loadavg_end'][0]:.2f}; {info['seconds']} s"
+        f" textual {info['textual']}, evaltui/ sha256 {digest}; 1-min load"
+        f" {info['loadavg_start'][0]:.2f} \u2192 {info['loadavg_end'][0]:.2f}; {info['seconds']} s"
     )
     payload = {
         "machine": info,
         "args": vars(args),
-        "results": [
-            asdict(r) | {"ratio": r.ratio, "passed": r.passed, "target": r.target} for r in rows
-        ],
+        "results": [asdict(r) | {"ratio": r.ratio, "passed": r.passed} for r in rows],
     }
     RESULTS.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")

@@ -100,6 +100,12 @@ def _run_status(run: Run, now_ms: int) -> str:
     return "stale" if run.is_stale(now_ms) else run.status
 
 
+def print_json(payload: object) -> None:
+    """Indented for a person at a terminal; compact (and several times faster) when piped."""
+    indent = 2 if sys.stdout.isatty() else None
+    print(json.dumps(payload, indent=indent, ensure_ascii=False))
+
+
 def _print_table(rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -139,7 +145,7 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
             }
             for run in runs
         ]
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload)
         return 0
     if not runs:
         print(f"no runs in {store.path}")
@@ -169,7 +175,7 @@ async def cmd_summary(store: RunStore, args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else run.threshold
     summary = await store.run_summary(run.id, threshold)
     if args.json:
-        print(json.dumps(summary.model_dump(by_alias=True), indent=2, ensure_ascii=False))
+        print_json(summary.model_dump(by_alias=True))
         return 0
     print(f"{one_line(run.name, 80)}  ({run.id})  threshold {threshold:g}")
     print(
@@ -191,7 +197,7 @@ async def cmd_failing(store: RunStore, args: argparse.Namespace) -> int:
     failing = await store.failing_cases(run.id, threshold)
     if args.json:
         payload = [case.model_dump() for case in failing]
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload)
         return 0
     print(f"{len(failing)} failing cases in {one_line(run.name, 80)} below {threshold:g}")
     for case in failing:

@@ -156,6 +156,11 @@ class RunScreen(Screen[None]):
         self._recompute_view(keep=current)
 
     async def _load_summary(self) -> None:
+        """The engine's stored summary for a completed run; getRunSummary for the others."""
+        if self.eval_run.status == "completed" and self.eval_run.summary is not None:
+            self.summary = self.eval_run.summary
+            self._show_title()
+            return
         try:
             self.summary = await self.store.run_summary(self.eval_run.id, self.eval_run.threshold)
         except StoreError as error:

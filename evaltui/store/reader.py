@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import sqlite3
-from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from evaltui.models import (
     Suite,
 )
 from evaltui.store.errors import StoreError, explain
+from evaltui.store.runindex import RunIndexBuilder
 from evaltui.store.schema import PACKAGE_TABLES
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -125,39 +124,23 @@ _RUN_COLUMNS = """
 """
 
 
-def build_run_index(rows: Sequence[tuple[int, str, str | None, float | None]]) -> RunIndex:
-    """Columns of a run from `(idx, case_id, scorer_name, score)` rows (scorer None: no score)."""
-    order = sorted({(row[0], row[1]) for row in rows})
-    position = {case_id: i for i, (_, case_id) in enumerate(order)}
-    size = len(order)
-    minimums = array("d", [math.nan]) * size
-    by_scorer: dict[str, array[float]] = {}
-    for _, case_id, scorer, score in rows:
-        if scorer is None or score is None:
-            continue
-        i = position[case_id]
-        column = by_scorer.get(scorer)
-        if column is None:
-            column = by_scorer[scorer] = array("d", [math.nan]) * size
-        # A scorer stored twice for one case keeps its lowest score (any row below fails).
-        if not column[i] <= score:
-            column[i] = score
-        if not minimums[i] <= score:
-            minimums[i] = score
-    return RunIndex(
-        ids=[case_id for _, case_id in order],
-        idxs=array("q", [idx for idx, _ in order]),
-        min_scores=minimums,
-        scorer_scores=by_scorer,
-    )
-
-
 class RunStore:
     """One long-lived read-only connection to a RunStore file."""
 
-    def __init__(self, path: Path, connection: aiosqlite.Connection, has_summary: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        connection: aiosqlite.Connection,
+        has_summary: bool,
+        uri: str = "",
+        timeout: float = 2.0,
+    ) -> None:
         self.path = path
         self._db = connection
+        self._uri = uri
+        self._timeout = timeout
+        self._bg: aiosqlite.Connection | None = None
+        self._bg_lock = asyncio.Lock()
         self._run_columns = _RUN_COLUMNS.format(summary="r.summary" if has_summary else "NULL")
         self._prompts_have_version = True
         self._has_prompts = True
@@ -178,6 +161,8 @@ class RunStore:
         except BaseException:
             await connection.close()
             raise
+        store._uri = uri
+        store._timeout = timeout
         return store
 
     @classmethod
@@ -223,10 +208,38 @@ class RunStore:
 
     async def close(self) -> None:
         await self._db.close()
+        if self._bg is not None:
+            await self._bg.close()
 
-    async def _fetch(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    async def _background(self) -> aiosqlite.Connection:
+        """A second read-only connection for whole-run work, so that it never queues up in
+        front of the small queries of what is on screen."""
+        async with self._bg_lock:
+            if self._bg is None:
+                try:
+                    self._bg = await aiosqlite.connect(self._uri, uri=True, timeout=self._timeout)
+                except sqlite3.Error as error:
+                    raise explain(error, self.path) from None
+            return self._bg
+
+    async def _fetch(
+        self, sql: str, params: Iterable[Any] = (), *, background: bool = False
+    ) -> list[Any]:
+        db = await self._background() if background else self._db
         try:
-            return list(await self._db.execute_fetchall(sql, tuple(params)))
+            return list(await db.execute_fetchall(sql, tuple(params)))
+        except sqlite3.Error as error:
+            raise explain(error, self.path) from None
+
+    async def _chunks(
+        self, sql: str, params: Iterable[Any] = (), size: int = 5000
+    ) -> AsyncIterator[list[Any]]:
+        """Rows of a big result in chunks, on the background connection."""
+        db = await self._background()
+        try:
+            async with db.execute(sql, tuple(params)) as cursor:
+                while rows := await cursor.fetchmany(size):
+                    yield list(rows)
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
 
@@ -307,16 +320,19 @@ class RunStore:
                       COALESCE(SUM(c.tokens_in), 0), COALESCE(SUM(c.tokens_out), 0)
                FROM cases c WHERE c.run_id = ?""",
             (run_id,),
+            background=True,
         )
         means = await self._fetch(
             """SELECT s.scorer_name, AVG(s.score) FROM scores s
                JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? GROUP BY s.scorer_name""",
             (run_id,),
+            background=True,
         )
         minimums = await self._fetch(
             """SELECT c.id, MIN(s.score) FROM cases c JOIN scores s ON s.case_id = c.id
                WHERE c.run_id = ? GROUP BY c.id""",
             (run_id,),
+            background=True,
         )
         passed = sum(1 for row in minimums if row[1] >= threshold)
         total, latency, tokens_in, tokens_out = totals[0]
@@ -340,6 +356,7 @@ class RunStore:
                FROM cases c JOIN scores s ON s.case_id = c.id
                WHERE c.run_id = ? AND s.score < ? ORDER BY c.idx""",
             (run_id, threshold),
+            background=True,
         )
         grouped: dict[str, tuple[int, list[Score]]] = {}
         for case_id, idx, scorer, score, reason in rows:
@@ -371,13 +388,14 @@ class RunStore:
 
     async def run_index(self, run_id: str) -> RunIndex:
         """Ids and scores of every case of the run in idx order; no text is read."""
-        rows = await self._fetch(
+        builder = RunIndexBuilder()
+        async for rows in self._chunks(
             """SELECT c.idx, c.id, s.scorer_name, s.score FROM cases c
                LEFT JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
             (run_id,),
-        )
-        # Grouping 300,000 rows is CPU work: keep it off the event loop that paints the UI.
-        return await asyncio.to_thread(build_run_index, rows)
+        ):
+            builder.add(rows)  # a few ms a chunk: the UI keeps painting in between
+        return await asyncio.to_thread(builder.finish)
 
     async def case_rows(self, case_ids: Sequence[str]) -> list[CaseRow]:
         """Table rows for the given cases (previews, small columns, scores), in the given order."""
@@ -457,6 +475,7 @@ class RunStore:
                    input LIKE ? ESCAPE '\\' OR output LIKE ? ESCAPE '\\'
                    OR expected LIKE ? ESCAPE '\\')""",
             (run_id, pattern, pattern, pattern),
+            background=True,
         )
         return {row[0] for row in rows}
 
@@ -476,6 +495,7 @@ class RunStore:
                WHERE c.run_id IN (SELECT value FROM json_each(?)) AND c.input = ?
                GROUP BY c.id""",
             (json.dumps(run_ids), input_raw),
+            background=True,
         )
         by_run = {row[0]: (row[1], bool(row[2])) for row in found}
         return [
