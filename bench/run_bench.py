@@ -43,7 +43,7 @@ import sys
 import tempfile
 import termios
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,12 +180,23 @@ async def captured(
     store = await RunStore.open(path)
     calls: list[Call] = []
     fetch = store._fetch
+    chunks = store._chunks
 
-    async def recording(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def recording(
+        sql: str, params: Sequence[Any] = (), *, background: bool = False
+    ) -> list[Any]:
         calls.append((sql, tuple(params)))
-        return await fetch(sql, params)
+        return await fetch(sql, params, background=background)
+
+    async def recording_chunks(
+        sql: str, params: Sequence[Any] = (), size: int = 5000
+    ) -> AsyncIterator[list[Any]]:
+        calls.append((sql, tuple(params)))
+        async for rows in chunks(sql, params, size):
+            yield rows
 
     store._fetch = recording  # type: ignore[method-assign]
+    store._chunks = recording_chunks  # type: ignore[method-assign]
     try:
         t0 = now()
         await action(store)
