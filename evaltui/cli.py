@@ -1,4 +1,5 @@
-"""Command line: `evaltui [PATH]` opens the app; `runs`, `summary`, `failing` are its headless twin.
+"""Command line: `evaltui [PATH]` opens the app; `runs`, `summary`, `failing`, `diff` are its
+headless twin.
 
 The headless commands use the same store layer as the app and never import Textual.
 """
@@ -20,7 +21,8 @@ from evaltui.store import RunStore, StoreError, find_store_path
 from evaltui.textsafe import one_line
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("runs", "summary", "failing")
+COMMANDS = ("runs", "summary", "failing", "diff")
+EXIT_REGRESSION = 1
 
 
 def _threshold(text: str) -> float:
@@ -30,6 +32,16 @@ def _threshold(text: str) -> float:
         raise argparse.ArgumentTypeError(f"threshold must be a number, got {text!r}") from None
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"threshold must be within 0..1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
 
 
@@ -72,7 +84,55 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _store_options(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
+    _diff_parser(commands)
     return parser
+
+
+def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="compare a candidate run with a baseline run (compareRuns, plus noise and pairing)",
+        description="Compare CAND with BASE. A run is an id, a unique id prefix, SUITE@latest "
+        "(the latest completed run of the newest suite of that name) or SUITE@latest:MODEL.",
+    )
+    diff.add_argument("base", metavar="BASE", help="baseline run")
+    diff.add_argument("cand", metavar="CAND", help="candidate run")
+    output = diff.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="print JSON (compareRuns' keys and evaltui's)"
+    )
+    output.add_argument(
+        "--markdown", action="store_true", help="print a summary for a pull-request comment"
+    )
+    diff.add_argument(
+        "--tolerance",
+        type=_non_negative,
+        default=0.01,
+        help="a |delta| up to this is unchanged (default 0.01, as compareRuns)",
+    )
+    diff.add_argument(
+        "--regression-threshold",
+        type=_non_negative,
+        default=0.05,
+        help="regressed when a scorer's mean delta < -this (default 0.05, as compareRuns)",
+    )
+    diff.add_argument(
+        "--pair-by",
+        choices=("auto", "idx", "input"),
+        default="auto",
+        help="idx as compareRuns, input, or auto: idx unless the inputs at an idx differ",
+    )
+    diff.add_argument(
+        "--threshold",
+        type=_threshold,
+        help="pass mark for pass/fail flips (default: the baseline's config.threshold, else 0.5)",
+    )
+    diff.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when compareRuns' rule finds a regression (0 otherwise, 2 on bad input)",
+    )
+    _store_options(diff)
 
 
 def build_app_parser() -> argparse.ArgumentParser:
@@ -206,10 +266,36 @@ async def cmd_failing(store: RunStore, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
+    from evaltui.diff import DiffOptions, PairBy
+    from evaltui.diff.jsonout import iter_json
+    from evaltui.diff.report import markdown, text, top_regressed
+    from evaltui.store.compare import diff_runs, input_previews, resolve_ref
+
+    baseline = await resolve_ref(store, args.base)
+    candidate = await resolve_ref(store, args.cand)
+    options = DiffOptions(
+        tolerance=args.tolerance,
+        regression_threshold=args.regression_threshold,
+        pair_by=PairBy(args.pair_by),
+        threshold=args.threshold,
+    )
+    result = await diff_runs(store, baseline, candidate, options)
+    if args.json:
+        sys.stdout.writelines(iter_json(result, indent=sys.stdout.isatty()))
+    elif args.markdown:
+        ids = [case.baseline_case_id for case in top_regressed(result) if case.baseline_case_id]
+        print(markdown(result, await input_previews(store, ids)), end="")
+    else:
+        print(text(result), end="")
+    return EXIT_REGRESSION if args.fail_on_regression and result.summary.regressed else 0
+
+
 HANDLERS: dict[str, Callable[[RunStore, argparse.Namespace], Awaitable[int]]] = {
     "runs": cmd_runs,
     "summary": cmd_summary,
     "failing": cmd_failing,
+    "diff": cmd_diff,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +26,8 @@ DIGEST_SIZE = 16
 
 # (rowid, idx, case id, latency_ms, tokens_in, tokens_out, errored, input text)
 CaseRow = tuple[int, int, str, object, object, object, object, str | None]
-# (case rowid, score rowid, scorer name, score)
-ScoreRow = tuple[int, int, str, object]
+# (case rowid, scorer name, score)
+ScoreRow = tuple[int, str, object]
 
 
 def fingerprint(text: str | None) -> bytes:
@@ -90,41 +90,56 @@ class ColumnsBuilder:
         # getRunSummary's COALESCE(SUM(col), 0): exact integer sums of the non-NULL values.
         self._sums: list[int | float] = [0, 0, 0]
         self._score_cases: array[int] = array("q")
-        self._score_rowids: array[int] = array("q")
         self._score_codes: array[int] = array("q")
         self._score_values: array[float] = array("d")
         self._names: dict[str, int] = {}
 
-    def add_cases(self, rows: Iterable[CaseRow]) -> None:
-        """Case rows in any order; each input text is hashed and dropped at once."""
-        sums = self._sums
-        for rowid, idx, case_id, latency, tokens_in, tokens_out, errored, text in rows:
-            self._rowids.append(rowid)
-            self._idxs.append(idx)
-            self._ids.append(case_id)
-            self._digests += fingerprint(text)
-            self._errored.append(1 if errored else 0)
-            for i, value in enumerate((latency, tokens_in, tokens_out)):
-                number = _number(value)
-                if number is None:
-                    self._cost[i].append(math.nan)
-                else:
-                    self._cost[i].append(float(number))
-                    sums[i] += number
+    def add_cases(self, rows: Sequence[CaseRow]) -> None:
+        """A chunk of case rows, in any order; input texts are hashed and dropped at once."""
+        if not rows:
+            return
+        rowids, idxs, ids, latency, tokens_in, tokens_out, errored, texts = zip(*rows, strict=True)
+        self._rowids.extend(rowids)
+        self._idxs.extend(idxs)
+        self._ids.extend(ids)
+        blake2b = hashlib.blake2b
+        self._digests += b"".join(
+            [
+                blake2b(
+                    b"" if t is None else t.encode("utf-8", "surrogatepass"), digest_size=16
+                ).digest()
+                for t in texts
+            ]
+        )
+        self._errored.extend([1 if flag else 0 for flag in errored])
+        for i, values in enumerate((latency, tokens_in, tokens_out)):
+            try:
+                self._cost[i].extend(array("d", values))  # all numbers: the fast path
+                self._sums[i] += sum(values)
+            except TypeError:
+                numbers = [_number(value) for value in values]
+                self._cost[i].extend([math.nan if v is None else float(v) for v in numbers])
+                self._sums[i] += sum(v for v in numbers if v is not None)
 
-    def add_scores(self, rows: Iterable[ScoreRow]) -> None:
-        names = self._names
-        for case_rowid, score_rowid, name, score in rows:
-            number = _number(score)
-            if number is None or math.isnan(number):
-                continue
-            code = names.get(name)
-            if code is None:
-                code = names[name] = len(names)
-            self._score_cases.append(case_rowid)
-            self._score_rowids.append(score_rowid)
-            self._score_codes.append(code)
-            self._score_values.append(float(number))
+    def add_scores(self, rows: Sequence[ScoreRow]) -> None:
+        """A chunk of `(case rowid, scorer name, score)` rows, in the order SQLite returns
+        them: for one case, that is score rowid order (the scan of `idx_scores_case_id`)."""
+        if not rows:
+            return
+        case_rowids, names, scores = zip(*rows, strict=True)
+        try:
+            values = array("d", scores)
+        except TypeError:  # a NULL or text score (not the package's): drop those rows
+            keep = [i for i, score in enumerate(scores) if _number(score) is not None]
+            case_rowids = tuple(case_rowids[i] for i in keep)
+            names = tuple(names[i] for i in keep)
+            values = array("d", [float(scores[i]) for i in keep])
+        codes = self._names
+        for name in set(names) - codes.keys():
+            codes[name] = len(codes)
+        self._score_cases.extend(case_rowids)
+        self._score_codes.extend([codes[name] for name in names])
+        self._score_values.extend(values)
 
     def build(self) -> RunColumns:
         """Sort by (idx, rowid) and lay the scores out per scorer (CPU work: run it off-loop)."""
@@ -163,7 +178,7 @@ class ColumnsBuilder:
         if size == 0:
             return {}, np.zeros(0)
         case_rowids = np.frombuffer(self._score_cases, dtype=np.int64)
-        score_rowids = np.frombuffer(self._score_rowids, dtype=np.int64)
+        arrival = np.arange(len(case_rowids), dtype=np.int64)
         codes = np.frombuffer(self._score_codes, dtype=np.int64)
         values = np.frombuffer(self._score_values, dtype=np.float64)
         # Scores name their case by rowid: map it to the case's position in idx order.
@@ -172,16 +187,17 @@ class ColumnsBuilder:
         slot = np.minimum(np.searchsorted(sorted_rowids, case_rowids), size - 1)
         known = sorted_rowids[slot] == case_rowids
         cases = position[by_rowid[slot[known]]]
-        codes, values, score_rowids = codes[known], values[known], score_rowids[known]
+        codes, values, arrival = codes[known], values[known], arrival[known]
         minimums = np.full(size, np.inf)
         np.minimum.at(minimums, cases, values)
         minimums[np.bincount(cases, minlength=size) == 0] = np.nan
         # compareRuns builds `{scorer: score}` per case: a scorer stored twice keeps its last
-        # row (rowid order); names are ordered by first appearance in idx order.
-        ordered = np.lexsort((score_rowids, cases))
+        # row; names are ordered by first appearance in idx order.
+        ordered = np.lexsort((arrival, cases))
         cases, codes, values = cases[ordered], codes[ordered], values[ordered]
         names = list(self._names)
-        first = {int(code): int(i) for code, i in zip(*np.unique(codes, return_index=True))}
+        unique, first_at = np.unique(codes, return_index=True)
+        first = dict(zip(unique.tolist(), first_at.tolist(), strict=True))
         columns: dict[str, FloatArray] = {}
         for code in sorted(first, key=first.__getitem__):
             mine = codes == code

@@ -82,14 +82,14 @@ class DiffFilter(StrEnum):
 
 
 class DiffOptions(Model):
-    tolerance: float = Field(DEFAULT_TOLERANCE, ge=0)
-    regression_threshold: float = Field(DEFAULT_REGRESSION_THRESHOLD, ge=0)
+    tolerance: float = Field(default=DEFAULT_TOLERANCE, ge=0)
+    regression_threshold: float = Field(default=DEFAULT_REGRESSION_THRESHOLD, ge=0)
     pair_by: PairBy = PairBy.AUTO
     threshold: float | None = None  # None: the baseline's config.threshold, else 0.5
-    resamples: int = Field(DEFAULT_RESAMPLES, ge=1)
-    confidence: float = Field(DEFAULT_CONFIDENCE, gt=0, lt=1)
+    resamples: int = Field(default=DEFAULT_RESAMPLES, ge=0)  # 0: no confidence intervals
+    confidence: float = Field(default=DEFAULT_CONFIDENCE, gt=0, lt=1)
     seed: int = DEFAULT_SEED
-    alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1)
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0, lt=1)
 
 
 class Pairing(Model):

@@ -87,33 +87,35 @@ def input_mismatches(base: RunColumns, cand: RunColumns, pairs: Pairs) -> int:
     return int(np.count_nonzero(differ))
 
 
-def choose_pairing(
-    base: RunColumns, cand: RunColumns, pair_by: PairBy
-) -> tuple[Pairs, Pairing]:
-    """Pair as asked; `auto` is idx unless the inputs at a common idx differ, then input."""
+def choose_pairing(base: RunColumns, cand: RunColumns, pair_by: PairBy) -> tuple[Pairs, Pairing]:
+    """Pair as asked. `auto` is idx unless the inputs at some common idx differ, then input;
+    but when no input at all is shared (e.g. items that carry a volatile field) it keeps idx
+    and says so, rather than compare nothing."""
     by_idx = pair_by_idx(base, cand)
     mismatched = input_mismatches(base, cand, by_idx)
-    if pair_by == PairBy.IDX:
-        pairs, used = by_idx, PairBy.IDX
-        reason = "paired by idx, as compareRuns"
-        if mismatched:
-            reason += (
-                f"; warning: the inputs differ at {mismatched} of {len(by_idx.base)} "
-                "common idx values (use --pair-by input)"
-            )
-    elif pair_by == PairBy.INPUT or mismatched:
-        pairs, used = pair_by_input(base, cand), PairBy.INPUT
-        if pair_by == PairBy.INPUT:
-            reason = "paired by input, as asked"
-        else:
-            reason = (
-                f"paired by input: the inputs differ at {mismatched} of {len(by_idx.base)} "
-                "common idx values (a .failed() retry or .cases()/.sample() run renumbers "
-                "idx from 0), so idx pairing would match unrelated cases"
-            )
+    of = f"{mismatched} of {len(by_idx.base)} common idx values"
+    by_input = pair_by_input(base, cand) if pair_by != PairBy.IDX and mismatched else None
+    if pair_by == PairBy.INPUT:
+        pairs, used = by_input or pair_by_input(base, cand), PairBy.INPUT
+        reason = "paired by input, as asked"
+    elif by_input is not None and len(by_input.base):
+        pairs, used = by_input, PairBy.INPUT
+        reason = (
+            f"paired by input: the inputs differ at {of} (a .failed() retry or "
+            ".cases()/.sample() run renumbers idx from 0), so idx pairing would match "
+            "unrelated cases"
+        )
     else:
         pairs, used = by_idx, PairBy.IDX
-        reason = "paired by idx (the inputs at every common idx are the same)"
+        if not mismatched:
+            reason = "paired by idx (the inputs at every common idx are the same)"
+        elif pair_by == PairBy.IDX:
+            reason = f"paired by idx, as compareRuns; warning: the inputs differ at {of}"
+        else:
+            reason = (
+                f"paired by idx although the inputs differ at {of}: no input is shared "
+                "by both runs, so pairing by input would compare nothing"
+            )
     pairing = Pairing(
         requested=pair_by,
         used=used,

@@ -1,9 +1,4 @@
-"""CaseTable: a virtual table of cases drawn line by line (Textual's Line API).
-
-It never holds the run: it knows how many rows there are and asks a `RowSource` for the
-row at a position when that row scrolls into view, so 10 cases and 100,000 cost the same.
-Rows the source does not have yet are drawn as placeholders and requested with `RowsWanted`.
-"""
+"""CaseTable: the cases of one run, a `VirtualTable` fed by a `RowSource`."""
 
 from __future__ import annotations
 
@@ -12,20 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.events import Click
-from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
 from evaltui.formatting import format_latency, format_score
 from evaltui.models import CaseRow, CaseStatus, case_status
 from evaltui.textsafe import one_line
+from evaltui.widgets.virtual_table import MOVE_BINDINGS, VirtualTable
 
 RowSource = Callable[[int], CaseRow | None]
 
@@ -34,6 +22,12 @@ STATUS_LABEL = {
     CaseStatus.FAIL: "FAIL",
     CaseStatus.ERROR: "ERR",
     CaseStatus.UNSCORED: "--",
+}
+STATUS_CLASS = {
+    CaseStatus.PASS: "case-table--pass",
+    CaseStatus.FAIL: "case-table--fail",
+    CaseStatus.ERROR: "case-table--error",
+    CaseStatus.UNSCORED: "vtable--muted",
 }
 
 
@@ -45,71 +39,47 @@ class Column:
     right: bool = False
 
 
-class CaseTable(ScrollView, can_focus=True):
-    """Cases of one run. In: `set_rows(count, source)`. Out: Highlighted, Opened, RowsWanted."""
+def cell(value: str, column: Column) -> str:
+    value = value[: column.width]
+    return (value.rjust if column.right else value.ljust)(column.width) + " "
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "case-table--header",
-        "case-table--cursor",
+
+def two_previews(left: str, right: str, width: int) -> str:
+    """Two one-line previews side by side in `width` characters."""
+    half = width // 2
+    return (
+        one_line(left, half).ljust(half)[:half] + " " + one_line(right, width)[: width - half - 1]
+    )
+
+
+class CaseTable(VirtualTable):
+    """Cases of one run. In: `set_rows(count, source, scorers, threshold)`."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = VirtualTable.COMPONENT_CLASSES | {
         "case-table--pass",
         "case-table--fail",
         "case-table--error",
-        "case-table--muted",
     }
 
     DEFAULT_CSS = """
     CaseTable {
-        height: 1fr;
-        overflow-x: hidden;
-        scrollbar-gutter: stable;
-        & > .case-table--header { text-style: bold; background: $panel; }
-        & > .case-table--cursor { background: $block-cursor-blurred-background; }
         & > .case-table--pass { color: $success; }
         & > .case-table--fail { color: $error; text-style: bold; }
         & > .case-table--error { color: $warning; text-style: bold; }
-        & > .case-table--muted { color: $text-muted; }
-    }
-    CaseTable:focus > .case-table--cursor {
-        background: $block-cursor-background;
-        color: $block-cursor-foreground;
     }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
-        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
-        Binding("home,g", "jump(0)", "First case", show=False, id="table.first"),
-        Binding("end,G", "jump(-1)", "Last case", show=False, id="table.last"),
+        *MOVE_BINDINGS,
         Binding("enter", "open", "Open", id="run.open", tooltip="Open the case"),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True)
-
-    @dataclass
-    class Highlighted(Message):
-        position: int
-
-    @dataclass
-    class Opened(Message):
-        position: int
-
-    @dataclass
-    class RowsWanted(Message):
-        """The row at `position` is on screen but the source had none for it."""
-
-        position: int
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.row_count = 0
         self.scorers: list[str] = []
         self.threshold = 0.5
         self.sort_key: str | None = None
         self._source: RowSource = lambda _position: None
-
-    # -- inputs ----------------------------------------------------------------------------
 
     def set_rows(
         self,
@@ -121,26 +91,15 @@ class CaseTable(ScrollView, can_focus=True):
         cursor: int | None = None,
         sort_key: str | None = None,
     ) -> None:
-        """Show `count` rows drawn from `source`; keep the cursor unless one is given."""
-        self.row_count = count
         self._source = source
         self.scorers = scorers
         self.threshold = threshold
         self.sort_key = sort_key
-        self.virtual_size = Size(self.size.width, count + 1)
-        target = self.cursor if cursor is None else cursor
-        self.cursor = max(0, min(target, count - 1)) if count else 0
-        self.refresh()
+        self.set_count(count, cursor)
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         self.refresh()
-
-    # -- geometry ----------------------------------------------------------------------------
-
-    @property
-    def page_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
 
     def columns(self, width: int) -> tuple[list[Column], int]:
         """Fixed columns for this width, and the width left for the two previews."""
@@ -158,146 +117,44 @@ class CaseTable(ScrollView, can_focus=True):
         used = sum(column.width + 1 for column in fixed)
         return fixed, max(0, width - used)
 
-    def _cells(self, row: CaseRow, columns: list[Column]) -> list[tuple[str, str]]:
-        status = case_status(row.min_score, row.has_error, self.threshold)
-        cells: list[tuple[str, str]] = []
-        for column in columns:
-            style = ""
-            if column.key == "idx":
-                text = str(row.idx)
-            elif column.key == "status":
-                text = STATUS_LABEL[status]
-                style = {
-                    CaseStatus.PASS: "case-table--pass",
-                    CaseStatus.FAIL: "case-table--fail",
-                    CaseStatus.ERROR: "case-table--error",
-                    CaseStatus.UNSCORED: "case-table--muted",
-                }[status]
-            elif column.key == "min":
-                text = format_score(row.min_score)
-                style = self._score_style(row.min_score)
-            elif column.key.startswith("s:"):
-                value = row.scores.get(column.key[2:])
-                text = format_score(value)
-                style = self._score_style(value)
-            elif column.key == "latency":
-                text = format_latency(row.latency_ms)
-            else:
-                text = f"{row.tokens_in or 0}/{row.tokens_out or 0}"
-            cells.append((text, style))
-        return cells
-
-    def _score_style(self, value: float | None) -> str:
-        if value is None or math.isnan(value):
-            return "case-table--muted"
-        return "case-table--fail" if value < self.threshold else ""
-
-    # -- drawing -----------------------------------------------------------------------------
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+    def header_text(self, width: int) -> Text:
         columns, rest = self.columns(width)
-        if y == 0:
-            return self._header(columns, rest, width)
-        position = int(self.scroll_y) + y - 1
-        if position >= self.row_count:
-            return Strip.blank(width, self.rich_style)
-        row = self._source(position)
-        if row is None:
-            self.post_message(self.RowsWanted(position))
-        return self._row_strip(position, row, columns, rest, width)
-
-    def _header(self, columns: list[Column], rest: int, width: int) -> Strip:
-        style = self.get_component_rich_style("case-table--header")
-        text = Text(style=style, no_wrap=True, end="")
+        text = Text()
         for column in columns:
             title = column.title
             if self.sort_key and column.key == self.sort_key:
                 title = f"{title}\u2191"
-            cell = title[: column.width]
-            text.append((cell.rjust if column.right else cell.ljust)(column.width) + " ")
-        half = rest // 2
-        text.append("input".ljust(half)[:half] + " " + "output".ljust(rest - half - 1))
-        return self._strip(text, width, style)
+            text.append(cell(title, column))
+        text.append(two_previews("input", "output", rest))
+        return text
 
-    def _row_strip(
-        self,
-        position: int,
-        row: CaseRow | None,
-        columns: list[Column],
-        rest: int,
-        width: int,
-    ) -> Strip:
-        base = self.rich_style
-        if position == self.cursor:
-            base = base + self.get_component_rich_style("case-table--cursor")
-        text = Text(no_wrap=True, end="")
+    def row_text(self, position: int, width: int) -> Text | None:
+        row = self._source(position)
         if row is None:
-            text.append(
-                "\u2026 loading",
-                style=self.get_component_rich_style("case-table--muted", partial=True),
-            )
-            return self._strip(text, width, base)
-        for column, (value, style_class) in zip(columns, self._cells(row, columns), strict=True):
-            cell = value[: column.width]
-            padded = (cell.rjust if column.right else cell.ljust)(column.width)
-            style = (
-                self.get_component_rich_style(style_class, partial=True) if style_class else None
-            )
-            text.append(padded, style=style)
-            text.append(" ")
-        half = rest // 2
-        text.append(one_line(row.input_preview, half).ljust(half)[:half] + " ")
-        text.append(one_line(row.output_preview, rest).ljust(rest - half - 1)[: rest - half - 1])
-        return self._strip(text, width, base)
+            return None
+        columns, rest = self.columns(width)
+        status = case_status(row.min_score, row.has_error, self.threshold)
+        text = Text()
+        for column in columns:
+            style = ""
+            if column.key == "idx":
+                value = str(row.idx)
+            elif column.key == "status":
+                value, style = STATUS_LABEL[status], STATUS_CLASS[status]
+            elif column.key == "min":
+                value, style = format_score(row.min_score), self._score_class(row.min_score)
+            elif column.key.startswith("s:"):
+                score = row.scores.get(column.key[2:])
+                value, style = format_score(score), self._score_class(score)
+            elif column.key == "latency":
+                value = format_latency(row.latency_ms)
+            else:
+                value = f"{row.tokens_in or 0}/{row.tokens_out or 0}"
+            text.append(cell(value, column), style=self.style_of(style) if style else None)
+        text.append(two_previews(row.input_preview, row.output_preview, rest))
+        return text
 
-    def _strip(self, text: Text, width: int, base: Style) -> Strip:
-        text.truncate(width, pad=True)
-        segments = [
-            Segment(segment.text, base + segment.style if segment.style else base)
-            for segment in text.render(self.app.console)
-            if segment.text != "\n"
-        ]
-        return Strip(segments, width).crop(0, width)
-
-    # -- actions -----------------------------------------------------------------------------
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        if self.row_count:
-            self._scroll_to_cursor()
-            self.post_message(self.Highlighted(new))
-        self.refresh()
-
-    def _scroll_to_cursor(self) -> None:
-        top = int(self.scroll_y)
-        rows = self.page_rows
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + rows:
-            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
-
-    def move_to(self, position: int) -> None:
-        if self.row_count:
-            self.cursor = max(0, min(position, self.row_count - 1))
-
-    def action_cursor(self, delta: int) -> None:
-        self.move_to(self.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor + direction * self.page_rows)
-
-    def action_jump(self, where: int) -> None:
-        self.move_to(self.row_count - 1 if where < 0 else where)
-
-    def action_open(self) -> None:
-        if self.row_count:
-            self.post_message(self.Opened(self.cursor))
-
-    def on_click(self, event: Click) -> None:
-        if event.y == 0:
-            return
-        position = int(self.scroll_y) + event.y - 1
-        if position < self.row_count:
-            if position == self.cursor and event.chain >= 2:
-                self.action_open()
-            self.cursor = position
+    def _score_class(self, value: float | None) -> str:
+        if value is None or math.isnan(value):
+            return "vtable--muted"
+        return "case-table--fail" if value < self.threshold else ""
