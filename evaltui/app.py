@@ -14,9 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from evaltui.commands import OpenRunCommands
-from evaltui.messages import OpenRun
+from evaltui.messages import OpenDiff, OpenRun
 from evaltui.runview import ViewSpec
-from evaltui.screens import HelpScreen, RunScreen, RunsScreen
+from evaltui.screens import DiffScreen, HelpScreen, RunScreen, RunsScreen
 from evaltui.store import RunStore, StoreError
 
 
@@ -90,6 +90,11 @@ class EvalTUI(App[None]):
     async def on_unmount(self) -> None:
         if self.store is not None:
             await self.store.close()
+
+    @on(OpenDiff)
+    def open_diff(self, message: OpenDiff) -> None:
+        if self.store is not None:
+            self.push_screen(DiffScreen(self.store, message.baseline, message.candidate))
 
     @on(OpenRun)
     def open_run(self, message: OpenRun) -> None:

@@ -14,3 +14,11 @@ class OpenRun(Message):
     """Open the case table of a run."""
 
     run: Run
+
+
+@dataclass
+class OpenDiff(Message):
+    """Compare a baseline run with a candidate run."""
+
+    baseline: Run
+    candidate: Run

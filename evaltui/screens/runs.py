@@ -22,7 +22,7 @@ from evaltui.formatting import (
     tokens,
     when,
 )
-from evaltui.messages import OpenRun
+from evaltui.messages import OpenDiff, OpenRun
 from evaltui.models import Run, RunStatus, RunSummary
 from evaltui.store import RunStore, StoreError
 from evaltui.textsafe import safe_line
@@ -76,6 +76,21 @@ class RunsScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_run", "Open run", id="runs.open", priority=True),
+        Binding(
+            "b",
+            "mark_baseline",
+            "Baseline",
+            id="runs.baseline",
+            tooltip="Mark the selected run as the diff baseline (again to unmark)",
+        ),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="runs.diff",
+            tooltip="Diff: the marked baseline against the selected run; with no mark, the"
+            " selected run against the next newer run of its suite",
+        ),
         Binding("r", "reload", "Reload", id="runs.reload"),
     ]
 
@@ -85,6 +100,8 @@ class RunsScreen(Screen[None]):
         self.clock = clock
         self.runs: list[Run] = []
         self.suite_labels: dict[str | None, str] = {}
+        self.baseline: Run | None = None
+        self.chronological: list[Run] = []  # listRuns' order: started_at, then insertion
         self._series: dict[tuple[str | None, str], list[Run]] = {}
         self._series_end: dict[str, int] = {}
         self.summaries: dict[str, RunSummary] = {}
@@ -115,13 +132,15 @@ class RunsScreen(Screen[None]):
     async def load(self) -> None:
         try:
             self._data_version = await self.store.data_version()
-            runs = order_runs(await self.store.list_runs())
+            listed = await self.store.list_runs()
+            runs = order_runs(listed)
         except StoreError as error:
             self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
             return
         same_rows = [run.id for run in runs] == [run.id for run in self.runs]
         selected = self.selected_run
         self.runs = runs
+        self.chronological = listed
         self.suite_labels = suite_labels(runs)
         self._series = {}
         self._series_end = {}
@@ -167,6 +186,8 @@ class RunsScreen(Screen[None]):
         suites = len({run.suite_id for run in self.runs})
         status = f"{suites} suites, {len(self.runs)} runs"
         details = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        if self.baseline is not None:
+            details += f"; baseline {self.baseline.id[:8]}: press d on a candidate"
         self.query_one("#runs-status", Static).update(
             f"{status} ({details})" if details else status
         )
@@ -212,10 +233,11 @@ class RunsScreen(Screen[None]):
             rates.append(summary.pass_rate if summary is not None else None)
         return sparkline(rates)
 
-    @staticmethod
-    def _run_label(run: Run) -> Text:
+    def _run_label(self, run: Run) -> Text:
         """The id prefix, plus the run's name when it is not the usual `suite [model]`."""
         label = Text(run.id[:8], style="dim")
+        if self.baseline is not None and self.baseline.id == run.id:
+            label = Text.assemble(("BASE ", "bold reverse"), label)
         if run.name != f"{run.suite_name} [{run.model}]":
             label.append(" ")
             label.append_text(safe_line(run.name, limit=40))
@@ -240,6 +262,44 @@ class RunsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_mark_baseline(self) -> None:
+        run = self.selected_run
+        if run is None:
+            return
+        previous, self.baseline = self.baseline, None if self.baseline == run else run
+        for changed in {r.id: r for r in (previous, run) if r is not None}.values():
+            self._update_row(changed)
+        if self.baseline is not None:
+            self.notify(
+                f"Baseline: {run.name} ({run.id[:8]}); press d on a candidate", markup=False
+            )
+        self._show_counts()
+
+    def action_diff(self) -> None:
+        run = self.selected_run
+        if run is None:
+            return
+        if self.baseline is not None and self.baseline.id != run.id:
+            self.post_message(OpenDiff(self.baseline, run))
+            return
+        newer = self.next_in_suite(run)
+        if newer is None:
+            self.notify(
+                "No newer run of this suite: mark a baseline with b, then press d on a candidate",
+                severity="warning",
+            )
+            return
+        self.post_message(OpenDiff(run, newer))
+
+    def next_in_suite(self, run: Run) -> Run | None:
+        """The next newer run with the same suite name (the default candidate)."""
+        ids = [other.id for other in self.chronological]
+        start = ids.index(run.id) + 1 if run.id in ids else len(ids)
+        return next(
+            (other for other in self.chronological[start:] if other.suite_name == run.suite_name),
+            None,
+        )
 
     @work(exclusive=True, group="runs-poll")
     async def poll(self) -> None:
