@@ -20,11 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaltui.app import EvalTUI, StartAt  # noqa: E402
+from evaltui.messages import OpenDiff  # noqa: E402
 from evaltui.store import RunStore  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "store.db"
 OUT = ROOT / "screenshots"
-REGRESSED_RUN = "b18d5fc4"
+REGRESSED_RUN = "b18d5fc4"  # qa-accuracy [gpt-4o-mini], prompt v3: the regression
+BASELINE_RUN = "b42e4bf8"  # qa-accuracy [claude-sonnet-4-5], prompt v2
 
 Steps = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -60,6 +62,22 @@ async def help_steps(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def diff_steps(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, EvalTUI) and app.store is not None
+    baseline = await app.store.resolve_run(BASELINE_RUN)
+    candidate = await app.store.resolve_run(REGRESSED_RUN)
+    app.post_message(OpenDiff(baseline, candidate))
+    await settle(pilot)
+
+
+async def pair_steps(pilot: Pilot[None]) -> None:
+    await diff_steps(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+
+
 SHOTS: list[tuple[str, StartAt | None, tuple[int, int], Steps]] = [
     ("runs", None, (120, 24), runs_steps),
     ("runs-80x24", None, (80, 24), runs_steps),
@@ -67,6 +85,9 @@ SHOTS: list[tuple[str, StartAt | None, tuple[int, int], Steps]] = [
     ("run-80x24", StartAt(run=REGRESSED_RUN), (80, 24), failing_steps),
     ("case", StartAt(run=REGRESSED_RUN), (100, 30), case_steps),
     ("help", StartAt(run=REGRESSED_RUN), (80, 30), help_steps),
+    ("diff", None, (120, 32), diff_steps),
+    ("diff-80x24", None, (80, 24), diff_steps),
+    ("diff-pair", None, (120, 34), pair_steps),
 ]
 
 

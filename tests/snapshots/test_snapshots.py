@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from evaltui.app import StartAt
+from evaltui.app import EvalTUI, StartAt
+from evaltui.messages import OpenDiff
 from evaltui.screens import RunScreen
 from evaltui.widgets import CaseTable
 from tests.ui.helpers import make_app, settle
@@ -59,3 +60,32 @@ async def open_rich_markup_case(pilot: Pilot[None]) -> None:
 def test_case_screen(sample_store: Path, snap_compare: Any) -> None:
     app = make_app(sample_store, StartAt(run=REGRESSED_RUN))
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_rich_markup_case)
+
+
+BASELINE_RUN = "b42e4bf8"  # qa-accuracy [claude-sonnet-4-5], prompt v2
+
+
+async def open_regression_diff(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    app = pilot.app
+    assert isinstance(app, EvalTUI) and app.store is not None
+    baseline = await app.store.resolve_run(BASELINE_RUN)
+    candidate = await app.store.resolve_run(REGRESSED_RUN)
+    app.post_message(OpenDiff(baseline, candidate))
+    await settle(pilot)
+
+
+def test_diff_screen(sample_store: Path, snap_compare: Any) -> None:
+    assert snap_compare(
+        make_app(sample_store), terminal_size=(80, 24), run_before=open_regression_diff
+    )
+
+
+async def open_pair(pilot: Pilot[None]) -> None:
+    await open_regression_diff(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+def test_diff_pair_screen(sample_store: Path, snap_compare: Any) -> None:
+    assert snap_compare(make_app(sample_store), terminal_size=(110, 30), run_before=open_pair)
