@@ -17,6 +17,10 @@ The store has exactly the package's schema (`PACKAGE_SCHEMA`) and holds:
   250 tickets in en/de/fr/es, scorers `exact` and `includes`
 * a second suite `support-triage`: the `.failed()` retry of the gpt-4o-mini run, idx renumbered
 * prompts `qa-system` v1-v3 and `intent-classifier` v1-v2
+* evaltui's own trace tables (`evaltui_*`, written by `evaltui.traces.sample`): an agent
+  trace (agent -> llm -> tool -> retriever, some errored spans, span-level scores) for every
+  case of the regressed `qa-accuracy [gpt-4o-mini]` run, and one trace of 10,000 spans on its
+  first case
 * hostile data in the qa runs: Rich markup, ANSI and OSC 52 escapes, a markdown table, a 40 KB
   answer, CJK and emoji, square brackets in reasons, a plain-text (non-JSON) error and an
   object-valued `expected`
@@ -46,10 +50,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from evaltui.store import writer  # noqa: E402
 from evaltui.store.schema import PACKAGE_SCHEMA  # noqa: E402
+from evaltui.traces.sample import write_sample_traces  # noqa: E402
 
 OUT = ROOT / "sample_data" / "store.db"
 SEED = 20261121
+# The regressed `qa-accuracy [gpt-4o-mini]` run (its id follows from SEED): it gets the traces.
+TRACED_RUN = "b18d5fc4-d541-4e81-b5f4-a5dc0cc57d2f"
+TRACES_IMPORTED_AT = 1_794_052_800_000  # 2026-11-07T12:00:00Z
 BASE_MS = int(datetime(2026, 11, 1, 9, 0, tzinfo=UTC).timestamp() * 1000)
 SEC, MIN, HOUR, DAY = 1_000, 60_000, 3_600_000, 86_400_000
 
@@ -2019,8 +2028,18 @@ def main() -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+    # evaltui stamps `imported_at` with the wall clock; a fixed one keeps the file reproducible.
+    writer.now_ms = lambda: TRACES_IMPORTED_AT
+    stats = write_sample_traces(OUT, [TRACED_RUN], big_trace_spans=10_000)
+    conn = sqlite3.connect(OUT)
+    try:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{OUT}{suffix}").unlink(missing_ok=True)
+    print(f"added {stats.traces} traces, {stats.spans} spans")
     print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size:,} bytes)")
 
 

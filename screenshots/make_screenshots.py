@@ -78,6 +78,16 @@ async def pair_steps(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def trace_steps(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("t")
+    await settle(pilot)
+    await pilot.press("enter", "down", "down", "enter", "n")
+    await settle(pilot)
+
+
 SHOTS: list[tuple[str, StartAt | None, tuple[int, int], Steps]] = [
     ("runs", None, (120, 24), runs_steps),
     ("runs-80x24", None, (80, 24), runs_steps),
@@ -88,6 +98,8 @@ SHOTS: list[tuple[str, StartAt | None, tuple[int, int], Steps]] = [
     ("diff", None, (120, 32), diff_steps),
     ("diff-80x24", None, (80, 24), diff_steps),
     ("diff-pair", None, (120, 34), pair_steps),
+    ("trace", StartAt(run=REGRESSED_RUN), (130, 34), trace_steps),
+    ("trace-80x24", StartAt(run=REGRESSED_RUN), (80, 24), trace_steps),
 ]
 
 

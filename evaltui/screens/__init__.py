@@ -6,5 +6,16 @@ from evaltui.screens.diff_case import DiffCaseScreen
 from evaltui.screens.help import HelpScreen
 from evaltui.screens.run import RunScreen
 from evaltui.screens.runs import RunsScreen
+from evaltui.screens.trace import TraceScreen
+from evaltui.screens.traces import TracesScreen
 
-__all__ = ["CaseScreen", "DiffCaseScreen", "DiffScreen", "HelpScreen", "RunScreen", "RunsScreen"]
+__all__ = [
+    "CaseScreen",
+    "DiffCaseScreen",
+    "DiffScreen",
+    "HelpScreen",
+    "RunScreen",
+    "RunsScreen",
+    "TraceScreen",
+    "TracesScreen",
+]

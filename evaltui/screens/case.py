@@ -93,6 +93,9 @@ class CaseScreen(Screen[None]):
         Binding("left_square_bracket", "step(-1, False)", "Prev", id="case.prev"),
         Binding("n", "step(1, True)", "Next fail", id="case.next_failing"),
         Binding("p", "step(-1, True)", "Prev fail", id="case.prev_failing"),
+        Binding(
+            "t", "traces", "Trace", id="case.traces", tooltip="The case's trace as a span tree"
+        ),
         *(
             Binding(str(number), f"tab('{tab}')", title, show=False, id=f"case.tab_{tab}")
             for number, (tab, title) in enumerate(TABS, start=1)
@@ -243,6 +246,27 @@ class CaseScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    @work(exclusive=True, group="case-traces")
+    async def action_traces(self) -> None:
+        from evaltui.screens.trace import TraceScreen
+        from evaltui.screens.traces import TracesScreen
+        from evaltui.store.traces import traces_for_case
+
+        if self.case is None:
+            return
+        try:
+            traces = await traces_for_case(self.store, self.case.id)
+        except StoreError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        if not traces:
+            self.notify("No trace for this case: import one with `evaltui import FILE`", timeout=3)
+        elif len(traces) == 1:
+            self.app.push_screen(TraceScreen(self.store, traces[0]))
+        else:
+            title = f"traces of case #{self.case.idx}"
+            self.app.push_screen(TracesScreen(self.store, case_id=self.case.id, title=title))
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

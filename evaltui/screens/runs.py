@@ -91,6 +91,7 @@ class RunsScreen(Screen[None]):
             tooltip="Diff: the marked baseline against the selected run; with no mark, the"
             " selected run against the next newer run of its suite",
         ),
+        Binding("T", "traces", "Traces", id="runs.traces", tooltip="All traces of the store"),
         Binding("r", "reload", "Reload", id="runs.reload"),
     ]
 
@@ -262,6 +263,11 @@ class RunsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_traces(self) -> None:
+        from evaltui.screens.traces import TracesScreen
+
+        self.app.push_screen(TracesScreen(self.store))
 
     def action_mark_baseline(self) -> None:
         run = self.selected_run
