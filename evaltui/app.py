@@ -85,7 +85,7 @@ class EvalTUI(App[None]):
                 else run.threshold,
                 failing_only=self.start.failing_only,
             )
-            await self.push_screen(RunScreen(self.store, run, spec))
+            await self.push_screen(RunScreen(self.store, run, spec, clock=self.clock))
 
     async def on_unmount(self) -> None:
         if self.store is not None:
@@ -99,7 +99,7 @@ class EvalTUI(App[None]):
     @on(OpenRun)
     def open_run(self, message: OpenRun) -> None:
         if self.store is not None:
-            self.push_screen(RunScreen(self.store, message.run))
+            self.push_screen(RunScreen(self.store, message.run, clock=self.clock))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -94,9 +96,16 @@ class RunScreen(Screen[None]):
         Binding("escape", "back", "Back", id="run.back", tooltip="Back to the runs"),
     ]
 
-    def __init__(self, store: RunStore, run: Run, spec: ViewSpec | None = None) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        run: Run,
+        spec: ViewSpec | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
+        self.clock = clock or (lambda: int(time.time() * 1000))
         self.eval_run = run
         self.spec = spec or ViewSpec(threshold=run.threshold)
         self.index: RunIndex | None = None
@@ -270,11 +279,12 @@ class RunScreen(Screen[None]):
 
     def _show_title(self) -> None:
         run = self.eval_run
-        status = run.status
+        status = "stale" if run.is_stale(self.clock()) else run.status
+        style = {"failed": "bold red", "stale": "bold yellow"}.get(status, "bold cyan")
         title = Text.assemble(
             safe_line(run.name, style="bold", limit=60),
             "  ",
-            (status, "bold red" if status == "failed" else "bold cyan"),
+            (status, style),
             ("  " + run.id[:8], "dim"),
         )
         self.query_one("#run-title", Static).update(title)
