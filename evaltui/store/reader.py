@@ -31,6 +31,12 @@ from evaltui.models import (
     Suite,
 )
 from evaltui.store.errors import StoreError, explain
+from evaltui.store.queries import (
+    SUMMARY_MEANS_SQL,
+    SUMMARY_MINIMUMS_SQL,
+    SUMMARY_TOTALS_SQL,
+    summary_from_rows,
+)
 from evaltui.store.runindex import RunIndexBuilder
 from evaltui.store.schema import PACKAGE_TABLES
 
@@ -116,6 +122,23 @@ def _run_from_row(row: Sequence[Any]) -> Run:
 # The first page of failing cases (getFailingCases' rule: any score below the threshold).
 FIRST_FAILING_SQL = """SELECT c.id FROM cases c WHERE c.run_id = ? AND EXISTS (
     SELECT 1 FROM scores s WHERE s.case_id = c.id AND s.score < ?) ORDER BY c.idx, c.id LIMIT ?"""
+
+
+def _case_from_row(row: Sequence[Any], scores: Sequence[Score]) -> Case:
+    return Case(
+        id=row[0],
+        run_id=row[1],
+        idx=row[2],
+        input=JsonText.parse(row[3]),
+        output=row[4],
+        expected=JsonText.parse(row[5]),
+        latency_ms=row[6],
+        tokens_in=row[7],
+        tokens_out=row[8],
+        error=JsonText.parse(row[9]),
+        scores=tuple(scores),
+    )
+
 
 _RUN_COLUMNS = """
     r.id, r.suite_id, s.name, r.name, r.model, r.config, r.started_at, r.finished_at, r.status,
@@ -315,38 +338,10 @@ class RunStore:
 
     async def run_summary(self, run_id: str, threshold: float) -> RunSummary:
         """`getRunSummary(runId, threshold)`, with the package's own three queries."""
-        totals = await self._fetch(
-            """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
-                      COALESCE(SUM(c.tokens_in), 0), COALESCE(SUM(c.tokens_out), 0)
-               FROM cases c WHERE c.run_id = ?""",
-            (run_id,),
-            background=True,
-        )
-        means = await self._fetch(
-            """SELECT s.scorer_name, AVG(s.score) FROM scores s
-               JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? GROUP BY s.scorer_name""",
-            (run_id,),
-            background=True,
-        )
-        minimums = await self._fetch(
-            """SELECT c.id, MIN(s.score) FROM cases c JOIN scores s ON s.case_id = c.id
-               WHERE c.run_id = ? GROUP BY c.id""",
-            (run_id,),
-            background=True,
-        )
-        passed = sum(1 for row in minimums if row[1] >= threshold)
-        total, latency, tokens_in, tokens_out = totals[0]
-        return RunSummary.model_validate(
-            {
-                "totalCases": total,
-                "passCount": passed,
-                "failCount": len(minimums) - passed,
-                "meanScores": {row[0]: row[1] for row in means},
-                "totalLatencyMs": latency,
-                "totalTokensIn": tokens_in,
-                "totalTokensOut": tokens_out,
-            }
-        )
+        totals = await self._fetch(SUMMARY_TOTALS_SQL, (run_id,), background=True)
+        means = await self._fetch(SUMMARY_MEANS_SQL, (run_id,), background=True)
+        minimums = await self._fetch(SUMMARY_MINIMUMS_SQL, (run_id,), background=True)
+        return summary_from_rows(totals, means, minimums, threshold)
 
     async def failing_cases(self, run_id: str, threshold: float) -> list[FailingCase]:
         """`getFailingCases(runId, threshold)`: cases with a score below the threshold,
@@ -451,19 +446,33 @@ class RunStore:
             " ORDER BY scorer_name, rowid",
             (case_id,),
         )
-        return Case(
-            id=row[0],
-            run_id=row[1],
-            idx=row[2],
-            input=JsonText.parse(row[3]),
-            output=row[4],
-            expected=JsonText.parse(row[5]),
-            latency_ms=row[6],
-            tokens_in=row[7],
-            tokens_out=row[8],
-            error=JsonText.parse(row[9]),
-            scores=tuple(Score(scorer_name=r[0], score=r[1], reason=r[2]) for r in score_rows),
+        return _case_from_row(
+            row, [Score(scorer_name=r[0], score=r[1], reason=r[2]) for r in score_rows]
         )
+
+    async def get_cases(self, case_ids: Sequence[str]) -> list[Case]:
+        """Several cases in full (with every score), in the given order; 500 per query."""
+        found: dict[str, Case] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = json.dumps(list(case_ids[start : start + 500]))
+            rows = await self._fetch(
+                """SELECT id, run_id, idx, input, output, expected, latency_ms, tokens_in,
+                          tokens_out, error FROM cases
+                   WHERE id IN (SELECT value FROM json_each(?))""",
+                (chunk,),
+            )
+            scores: dict[str, list[Score]] = {}
+            for case_id, name, score, reason in await self._fetch(
+                "SELECT case_id, scorer_name, score, reason FROM scores"
+                " WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY scorer_name, rowid",
+                (chunk,),
+            ):
+                scores.setdefault(case_id, []).append(
+                    Score(scorer_name=name, score=score, reason=reason)
+                )
+            for row in rows:
+                found[row[0]] = _case_from_row(row, scores.get(row[0], []))
+        return [found[case_id] for case_id in case_ids if case_id in found]
 
     async def search_case_ids(self, run_id: str, needle: str) -> set[str]:
         """Ids of the run's cases whose input, output or expected contains `needle`

@@ -1,0 +1,37 @@
+"""SQL shared by the read-only store and the writer: the package's `getRunSummary`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evaltui.models import RunSummary
+
+# getRunSummary's three queries, as the package runs them.
+SUMMARY_TOTALS_SQL = """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
+       COALESCE(SUM(c.tokens_in), 0), COALESCE(SUM(c.tokens_out), 0)
+FROM cases c WHERE c.run_id = ?"""
+SUMMARY_MEANS_SQL = """SELECT s.scorer_name, AVG(s.score) FROM scores s
+JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? GROUP BY s.scorer_name"""
+SUMMARY_MINIMUMS_SQL = """SELECT c.id, MIN(s.score) FROM cases c JOIN scores s ON s.case_id = c.id
+WHERE c.run_id = ? GROUP BY c.id"""
+
+
+def summary_from_rows(
+    totals: Sequence[Any], means: Sequence[Any], minimums: Sequence[Any], threshold: float
+) -> RunSummary:
+    """The RunSummary from the rows of the three queries (a case passes when its minimum
+    score is >= threshold; cases without scores count neither way)."""
+    passed = sum(1 for row in minimums if row[1] >= threshold)
+    total, latency, tokens_in, tokens_out = totals[0]
+    return RunSummary.model_validate(
+        {
+            "totalCases": total,
+            "passCount": passed,
+            "failCount": len(minimums) - passed,
+            "meanScores": {row[0]: row[1] for row in means},
+            "totalLatencyMs": latency,
+            "totalTokensIn": tokens_in,
+            "totalTokensOut": tokens_out,
+        }
+    )
