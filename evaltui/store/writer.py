@@ -27,6 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evaltui.store.errors import StoreError
+from evaltui.store.queries import (
+    SUMMARY_MEANS_SQL,
+    SUMMARY_MINIMUMS_SQL,
+    SUMMARY_TOTALS_SQL,
+    summary_from_rows,
+)
 from evaltui.store.reader import REQUIRED_COLUMNS, SQLITE_HEADER
 from evaltui.store.schema import PACKAGE_SCHEMA
 from evaltui.traces.jsonutil import dumps
@@ -161,6 +167,12 @@ _RUN_SQL = (
     "INSERT INTO runs (id, suite_id, name, model, config, started_at, finished_at, status,"
     " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+# createRun and finishRun, verbatim.
+_CREATE_RUN_SQL = (
+    "INSERT INTO runs (id, suite_id, name, model, config, started_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_FINISH_RUN_SQL = "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?"
 
 _TRACE_SQL = (
     "INSERT OR IGNORE INTO evaltui_traces (trace_id, source, name, attributes, imported_at)"
@@ -465,6 +477,93 @@ class StoreWriter:
         if len(rows) > 1:
             raise StoreError(f"run prefix {ref!r} is ambiguous: give more characters")
         return str(rows[0][0])
+
+    # -- re-judge and re-run results: a new run, one transaction per case ----------------
+
+    def create_running_run(
+        self, *, suite_id: str, name: str, model: str, config: str, started_at: int
+    ) -> str:
+        """The package's `createRun`: a new run, `running`, finished later by `finish_run`."""
+        run_id = new_id()
+        try:
+            with self._immediate() as db:
+                db.execute(_CREATE_RUN_SQL, (run_id, suite_id, name, model, config, started_at))
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+        return run_id
+
+    def find_job_run(self, job_key: str) -> str | None:
+        """An unfinished run of the same job (same source, cases, judges, task), to resume."""
+        rows = self.fetch(
+            "SELECT id FROM runs WHERE status != 'completed' AND json_valid(config)"
+            " AND json_extract(config, '$.evaltui.job') = ? ORDER BY started_at DESC LIMIT 1",
+            (job_key,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def saved_idxs(self, run_id: str) -> set[int]:
+        """The idx values of the cases a run already has (a resumed job skips them)."""
+        return {
+            int(row[0]) for row in self.fetch("SELECT idx FROM cases WHERE run_id = ?", (run_id,))
+        }
+
+    def save_case(
+        self,
+        *,
+        run_id: str,
+        idx: int,
+        input: str,
+        output: str | None,
+        expected: str | None,
+        latency_ms: int | None,
+        tokens_in: int | None,
+        tokens_out: int | None,
+        error: str | None,
+        scores: Sequence[tuple[str, float, str | None]],
+    ) -> str:
+        """One finished case and its scores in one transaction, as the engine commits them."""
+        case_id = new_id()
+        try:
+            with self._immediate() as db:
+                db.execute(
+                    _CASE_SQL,
+                    (
+                        case_id,
+                        run_id,
+                        idx,
+                        input,
+                        output,
+                        expected,
+                        latency_ms,
+                        tokens_in,
+                        tokens_out,
+                        error,
+                    ),
+                )
+                db.executemany(
+                    _SCORE_SQL,
+                    [(new_id(), case_id, name, score, reason) for name, score, reason in scores],
+                )
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+        return case_id
+
+    def finish_run(self, run_id: str, status: str, threshold: float, finished_at: int) -> None:
+        """The package's `finishRun`: `completed` with getRunSummary's summary at the run's
+        threshold, or `failed` with none. Only for runs evaltui created."""
+        summary: str | None = None
+        try:
+            with self._immediate() as db:
+                if status == "completed":
+                    rows = [
+                        db.execute(sql, (run_id,)).fetchall()
+                        for sql in (SUMMARY_TOTALS_SQL, SUMMARY_MEANS_SQL, SUMMARY_MINIMUMS_SQL)
+                    ]
+                    result = summary_from_rows(rows[0], rows[1], rows[2], threshold)
+                    summary = result.model_dump_json(by_alias=True)
+                db.execute(_FINISH_RUN_SQL, (finished_at, status, summary, run_id))
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
 
     def link_pending(self) -> int:
         """Link traces to cases written since they arrived (by case id, or by run and
