@@ -97,6 +97,14 @@ class DiffScreen(Screen[None]):
             tooltip="Filter and sort by one scorer (cycles, then all)",
         ),
         Binding("w", "swap", "Swap", id="diff.swap", tooltip="Swap baseline and candidate"),
+        Binding(
+            "a",
+            "agreement",
+            "Agreement",
+            id="diff.agreement",
+            tooltip="Judge agreement: how often each scorer of one run agrees with each of the"
+            " other on pass/fail, with Cohen's kappa",
+        ),
         Binding("escape", "back", "Back", id="diff.back", tooltip="Back to the runs"),
     ]
 
@@ -256,6 +264,12 @@ class DiffScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_agreement(self) -> None:
+        from evaltui.screens.agreement import AgreementScreen
+
+        if self.diff is not None:
+            self.app.push_screen(AgreementScreen(self.diff, self.diff.summary.threshold))
 
     @on(DiffTable.Opened)
     def _open(self, event: DiffTable.Opened) -> None:

@@ -135,3 +135,33 @@ async def test_renumbered_retry_is_paired_by_input(real_store: Path) -> None:
         assert isinstance(screen, DiffScreen) and screen.diff is not None
         assert screen.diff.summary.pairing.used.value == "input"
         assert "paired by input" in plain(screen.query_one("#diff-cost", Static))
+
+
+async def test_agreement_view(real_store: Path) -> None:
+    from evaltui.screens.agreement import AgreementScreen
+
+    app = make_app(real_store)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await settle(pilot)
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        select(runs, CLAUDE_QA)
+        await pilot.press("b")
+        select(runs, GPT_QA)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AgreementScreen)
+        exact = next(
+            p for p in screen.pairs if (p.baseline_scorer, p.candidate_scorer) == ("exact", "exact")
+        )
+        # exact is 0/1: the 3 improved and 6 regressed cases are exactly the disagreements
+        assert (exact.compared, exact.agree) == (20, 11)
+        assert (exact.base_pass_cand_fail, exact.base_fail_cand_pass) == (6, 3)
+        table = plain(screen.query_one("#agreement-table", Static))
+        assert "55%" in table
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen)

@@ -1,0 +1,16 @@
+"""Cohen's kappa and the agreement of two judges over a run diff."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaltui.diff.agreement import cohen_kappa
+
+
+def test_kappa_known_values() -> None:
+    # the textbook example: 20 both yes, 15 both no, 5 + 10 disagreements -> kappa 0.4
+    assert cohen_kappa(20, 15, 5, 10) == pytest.approx(0.4)
+    assert cohen_kappa(10, 10, 0, 0) == pytest.approx(1.0)
+    assert cohen_kappa(0, 0, 0, 0) is None
+    assert cohen_kappa(5, 0, 0, 0) == 1.0  # both always pass: perfect, chance too
+    assert cohen_kappa(0, 0, 5, 5) == pytest.approx(-1.0)
