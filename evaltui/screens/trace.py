@@ -251,7 +251,7 @@ class TraceScreen(Screen[None]):
             self.query_one("#span-detail-text", Static).update(detail_view(node, None))
             self.load_detail(node)
 
-    @work(exclusive=True, group="span-detail")
+    @work(exclusive=True, group="span-detail", description="load span detail")
     async def load_detail(self, node: SpanNode) -> None:
         await asyncio.sleep(0.05)  # a held arrow key does not fetch every span it passes
         try:

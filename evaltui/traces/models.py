@@ -198,5 +198,5 @@ class SpanNode:
 
     span: Span
     scores: list[SpanScore] = field(default_factory=list)
-    children: list[SpanNode] = field(default_factory=list)
+    children: list[SpanNode] = field(default_factory=list, repr=False)
     depth: int = 0
