@@ -169,7 +169,7 @@ RESOURCE = {
 SCOPE = {"name": "bench", "version": "1.0"}
 
 
-def write(out: Path, spans: int, traces: int, jsonl: bool, seed: int = 20261121) -> int:
+def write(out: Path, spans: int, traces: int, jsonl: bool, seed: int = 4318_2026) -> int:
     """Write the file; returns the number of spans written."""
     rng = random.Random(seed)
     per_trace = [spans // traces + (1 if i < spans % traces else 0) for i in range(traces)]
