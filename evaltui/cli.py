@@ -14,14 +14,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from evaltui import __version__, cli_traces
+from evaltui import __version__, cli_jobs, cli_traces
 from evaltui.formatting import percent, when
 from evaltui.models import Run, RunSummary
 from evaltui.store import RunStore, StoreError, find_store_path
 from evaltui.textsafe import one_line
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("runs", "summary", "failing", "diff", *cli_traces.HANDLERS)
+COMMANDS = ("runs", "summary", "failing", "diff", *cli_traces.HANDLERS, *cli_jobs.HANDLERS)
 EXIT_REGRESSION = 1
 
 
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print JSON")
     _diff_parser(commands)
     cli_traces.add_parsers(commands)
+    cli_jobs.add_parsers(commands)
     return parser
 
 
@@ -331,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(args_list)
             if args.command in cli_traces.HANDLERS:
                 return cli_traces.HANDLERS[args.command](args)
+            if args.command in cli_jobs.HANDLERS:
+                return cli_jobs.HANDLERS[args.command](args)
             return asyncio.run(_headless(args))
         app_args = build_app_parser().parse_args(args_list)
         path = find_store_path(app_args.store or app_args.path)

@@ -1,46 +1,44 @@
 """One run as numpy columns: what a diff needs per case, a few dozen bytes a case.
 
-Rows are streamed in (`ColumnsBuilder`), inputs are kept only as 16-byte blake2b digests,
-and `build()` sorts the cases by (idx, rowid), the order of the package's `getCases`.
+Rows are streamed in (`ColumnsBuilder`, on `RunAccumulator`), inputs are kept only as 16-byte
+digests (`fingerprint`), and `build()` sorts the cases by (idx, rowid), the order of the
+package's `getCases`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from evaltui.diff.accumulate import (
+    DIGEST_SIZE,
+    CaseRow,
+    RunAccumulator,
+    ScoreRow,
+    fingerprint,
+)
 from evaltui.diff.models import RunTotals
+
+__all__ = [
+    "DIGEST_SIZE",
+    "BoolArray",
+    "CaseRow",
+    "ColumnsBuilder",
+    "DigestArray",
+    "FloatArray",
+    "IntArray",
+    "RunColumns",
+    "ScoreRow",
+    "fingerprint",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 DigestArray = npt.NDArray[np.uint64]  # shape (n, 2): a 16-byte digest per case
-
-DIGEST_SIZE = 16
-
-# (rowid, idx, case id, latency_ms, tokens_in, tokens_out, errored, input text)
-CaseRow = tuple[int, int, str, object, object, object, object, str | None]
-# (case rowid, scorer name, score)
-ScoreRow = tuple[int, str, object]
-
-
-def fingerprint(text: str | None) -> bytes:
-    """The 16-byte blake2b digest of a case's stored `input` text."""
-    data = b"" if text is None else text.encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest()
-
-
-def _number(value: object) -> int | float | None:
-    """A numeric column value as stored, None for NULL or anything non-numeric."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,74 +70,9 @@ class RunColumns:
         return column if column is not None else np.full(len(self), np.nan)
 
 
-class ColumnsBuilder:
-    """Accumulates streamed case and score rows of one run into compact arrays."""
-
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
-        self._rowids: array[int] = array("q")
-        self._idxs: array[int] = array("q")
-        self._ids: list[str] = []
-        self._digests = bytearray()
-        self._errored = bytearray()
-        self._cost: tuple[array[float], array[float], array[float]] = (
-            array("d"),
-            array("d"),
-            array("d"),
-        )
-        # getRunSummary's COALESCE(SUM(col), 0): exact integer sums of the non-NULL values.
-        self._sums: list[int | float] = [0, 0, 0]
-        self._score_cases: array[int] = array("q")
-        self._score_codes: array[int] = array("q")
-        self._score_values: array[float] = array("d")
-        self._names: dict[str, int] = {}
-
-    def add_cases(self, rows: Sequence[CaseRow]) -> None:
-        """A chunk of case rows, in any order; input texts are hashed and dropped at once."""
-        if not rows:
-            return
-        rowids, idxs, ids, latency, tokens_in, tokens_out, errored, texts = zip(*rows, strict=True)
-        self._rowids.extend(rowids)
-        self._idxs.extend(idxs)
-        self._ids.extend(ids)
-        blake2b = hashlib.blake2b
-        self._digests += b"".join(
-            [
-                blake2b(
-                    b"" if t is None else t.encode("utf-8", "surrogatepass"), digest_size=16
-                ).digest()
-                for t in texts
-            ]
-        )
-        self._errored.extend([1 if flag else 0 for flag in errored])
-        for i, values in enumerate((latency, tokens_in, tokens_out)):
-            try:
-                self._cost[i].extend(array("d", values))  # all numbers: the fast path
-                self._sums[i] += sum(values)
-            except TypeError:
-                numbers = [_number(value) for value in values]
-                self._cost[i].extend([math.nan if v is None else float(v) for v in numbers])
-                self._sums[i] += sum(v for v in numbers if v is not None)
-
-    def add_scores(self, rows: Sequence[ScoreRow]) -> None:
-        """A chunk of `(case rowid, scorer name, score)` rows, in the order SQLite returns
-        them: for one case, that is score rowid order (the scan of `idx_scores_case_id`)."""
-        if not rows:
-            return
-        case_rowids, names, scores = zip(*rows, strict=True)
-        try:
-            values = array("d", scores)
-        except TypeError:  # a NULL or text score (not the package's): drop those rows
-            keep = [i for i, score in enumerate(scores) if _number(score) is not None]
-            case_rowids = tuple(case_rowids[i] for i in keep)
-            names = tuple(names[i] for i in keep)
-            values = array("d", [float(scores[i]) for i in keep])
-        codes = self._names
-        for name in set(names) - codes.keys():
-            codes[name] = len(codes)
-        self._score_cases.extend(case_rowids)
-        self._score_codes.extend([codes[name] for name in names])
-        self._score_values.extend(values)
+class ColumnsBuilder(RunAccumulator):
+    """Accumulates streamed case and score rows of one run (`add_cases`, `add_scores`, or a
+    whole `load_state`) and lays them out as `RunColumns` (`build`)."""
 
     def build(self) -> RunColumns:
         """Sort by (idx, rowid) and lay the scores out per scorer (CPU work: run it off-loop)."""

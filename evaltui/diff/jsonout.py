@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from evaltui.diff.columns import FloatArray
 from evaltui.diff.models import FlipCounts, PairBy
 from evaltui.diff.rundiff import ERRORED_BASELINE, ERRORED_CANDIDATE, RunDiff
 
 CHUNK = 1000
+ObjectArray = npt.NDArray[np.object_]
 VERDICT_RULE = (
     "regression: CI upper bound < 0 and meanDelta < -regressionThreshold, or McNemar p < alpha "
     "with more pass->fail than fail->pass; possible_regression: compareRuns' rule "
@@ -86,32 +89,69 @@ def _case_dicts(diff: RunDiff, start: int, stop: int) -> list[dict[str, Any]]:
     return chunk
 
 
-def _case_diff_texts(diff: RunDiff) -> Iterator[list[str]]:
-    """`iter_case_diffs` as compact JSON texts, formatted directly (several times faster).
+def _case_diff_template(diff: RunDiff) -> str:
+    """One `caseDiffs` entry as a %-format: `%d` for the idx values, `%s` for the rest."""
+    lead = '{"index":%d,' + (
+        '"candidateIndex":%d,' if diff.summary.pairing.used == PairBy.INPUT else ""
+    )
+    body = ",".join(
+        json.dumps(name, ensure_ascii=False).replace("%", "%%")
+        + ':{"baseline":%s,"candidate":%s,"delta":%s,"change":"%s"}'
+        for name in diff.scorer_names
+    )
+    return f'{lead}"scorerDeltas":{{{body}}}}}'
 
-    float repr is what `json` writes for a float; a chunk with a non-finite number goes
-    through `json` instead."""
-    heads = [json.dumps(name, ensure_ascii=False) + ':{"baseline":' for name in diff.scorer_names]
+
+def _float_texts(values: FloatArray) -> ObjectArray:
+    """`repr` of each value (what `json` writes for a float), as an object array. Scores
+    repeat a lot (0, 1, a few judge levels), so each distinct bit pattern is formatted once
+    when they are less than a quarter of the values."""
+    bits = np.ascontiguousarray(values).view(np.uint64)
+    distinct, inverse = np.unique(bits, return_inverse=True)
+    if len(distinct) * 4 > len(values):
+        return np.array(list(map(repr, values.tolist())), dtype=object)
+    texts = np.array(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
+    return texts[inverse.reshape(-1)]
+
+
+def _case_diff_texts(diff: RunDiff) -> Iterator[list[str]]:
+    """`iter_case_diffs` as compact JSON texts, formatted directly (several times faster):
+    each float formatted once (`_float_texts`), then one %-format per entry. A chunk with a
+    non-finite number (a score can be infinite while its delta, clamped by the engine, is
+    not) goes through `json` instead, which writes null for it."""
+    template = _case_diff_template(diff)
+    paired = diff.paired
     by_input = diff.summary.pairing.used == PairBy.INPUT
-    for start in range(0, diff.paired, CHUNK):
-        stop = min(start + CHUNK, diff.paired)
-        rows = slice(start, stop)
-        if not np.isfinite(diff.deltas[:, rows]).all():
+    change_names = np.array([CHANGE_NAMES[-1], CHANGE_NAMES[0], CHANGE_NAMES[1]], dtype=object)
+    filled = [
+        np.nan_to_num(scores[:, :paired], nan=0.0, posinf=np.inf, neginf=-np.inf)
+        for scores in (diff.base_scores, diff.cand_scores)
+    ]
+    finite = np.ones(paired, dtype=bool)  # rows whose numbers are all finite
+    for values in (*filled, diff.deltas[:, :paired]):
+        finite &= np.isfinite(values).all(axis=0)
+    texts = [
+        [
+            _float_texts(filled[0][j]),
+            _float_texts(filled[1][j]),
+            _float_texts(diff.deltas[j, :paired]),
+            change_names[diff.changes[j, :paired] + 1],
+        ]
+        for j in range(len(diff.scorer_names))
+    ]
+    base_idx = diff.baseline.idx[diff.base_pos[:paired]]
+    cand_idx = diff.candidate.idx[diff.cand_pos[:paired]]
+    for start in range(0, paired, CHUNK):
+        stop = min(start + CHUNK, paired)
+        if not finite[start:stop].all():
             yield [_dumps(item, indent=False) for item in _case_dicts(diff, start, stop)]
             continue
-        base_idx, cand_idx, base, cand, deltas, changes = _chunk_columns(diff, start, stop)
-        texts = []
-        for i in range(stop - start):
-            lead = f'{{"index":{base_idx[i]},'
-            if by_input:
-                lead += f'"candidateIndex":{cand_idx[i]},'
-            body = ",".join(
-                f'{head}{base[j][i]!r},"candidate":{cand[j][i]!r},"delta":{deltas[j][i]!r},'
-                f'"change":"{CHANGE_NAMES[changes[j][i]]}"}}'
-                for j, head in enumerate(heads)
-            )
-            texts.append(f'{lead}"scorerDeltas":{{{body}}}}}')
-        yield texts
+        columns: list[list[Any]] = [base_idx[start:stop].tolist()]
+        if by_input:
+            columns.append(cand_idx[start:stop].tolist())
+        for scorer in texts:
+            columns += [column[start:stop].tolist() for column in scorer]
+        yield [template % values for values in zip(*columns, strict=True)]
 
 
 def _unpaired(diff: RunDiff, removed: bool) -> Iterator[list[dict[str, Any]]]:

@@ -34,6 +34,46 @@ class RunScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
+            "space",
+            "select",
+            "Select",
+            show=False,
+            id="run.select",
+            tooltip="Select or unselect the case (for J and R)",
+        ),
+        Binding(
+            "V",
+            "select_range",
+            "Select range",
+            show=False,
+            id="run.select_range",
+            tooltip="Select every case from the last selected one to the cursor",
+        ),
+        Binding(
+            "a",
+            "select_failing",
+            "Select failing",
+            show=False,
+            id="run.select_failing",
+            tooltip="Select every failing case shown (at the threshold and scorer)",
+        ),
+        Binding("x", "clear_selection", "Clear selection", show=False, id="run.clear_selection"),
+        Binding(
+            "J",
+            "rejudge",
+            "Re-judge",
+            id="run.rejudge",
+            tooltip="Re-judge the selected cases (or the one under the cursor) with a judge",
+        ),
+        Binding(
+            "R",
+            "rerun",
+            "Re-run",
+            show=False,
+            id="run.rerun",
+            tooltip="Re-run the task on the selected cases, then judge the new outputs",
+        ),
+        Binding(
             "f",
             "toggle_failing",
             "Fail",
@@ -322,6 +362,10 @@ class RunScreen(Screen[None]):
             parts.append("worst first")
         if spec.search:
             parts.append(f"search {spec.search!r}")
+        if self.query_one(CaseTable).selected:
+            parts.append(
+                f"{len(self.query_one(CaseTable).selected)} selected (J re-judge, R re-run)"
+            )
         self.query_one("#run-filters", Static).update(safe_line("  \u00b7  ".join(parts)))
         self._show_summary()
 
@@ -436,6 +480,77 @@ class RunScreen(Screen[None]):
             self.search("")
         else:
             self.dismiss()
+
+    # -- selection and jobs ------------------------------------------------------------------
+
+    @property
+    def selected(self) -> set[str]:
+        return self.query_one(CaseTable).selected
+
+    def _selection_changed(self) -> None:
+        self.query_one(CaseTable).refresh()
+        self._show_filters()
+
+    def action_select(self) -> None:
+        table = self.query_one(CaseTable)
+        case_id = self.case_id_at(table.cursor)
+        if case_id is None:
+            return
+        self.selected.symmetric_difference_update({case_id})
+        self._anchor = table.cursor
+        table.move_to(table.cursor + 1)
+        self._selection_changed()
+
+    def action_select_range(self) -> None:
+        table = self.query_one(CaseTable)
+        start, end = sorted((getattr(self, "_anchor", table.cursor), table.cursor))
+        for position in range(start, end + 1):
+            case_id = self.case_id_at(position)
+            if case_id is not None:
+                self.selected.add(case_id)
+        self._selection_changed()
+
+    def action_select_failing(self) -> None:
+        if self._needs_index() or self.index is None:
+            return
+        column = self.index.column(self.spec.scorer)
+        self.selected.update(
+            self.index.ids[i] for i in self.view if column[i] < self.spec.threshold
+        )
+        self._selection_changed()
+
+    def action_clear_selection(self) -> None:
+        self.selected.clear()
+        self._selection_changed()
+
+    def chosen_case_ids(self) -> list[str]:
+        """The selection in idx order, or the case under the cursor when none is selected."""
+        if self.selected:
+            if self.index is None:
+                return sorted(self.selected)
+            order = {
+                case_id: i for i, case_id in enumerate(self.index.ids) if case_id in self.selected
+            }
+            return sorted(self.selected, key=lambda case_id: order.get(case_id, 0))
+        current = self.current_case_id
+        return [current] if current is not None else []
+
+    def action_rejudge(self) -> None:
+        self._start_job("rejudge")
+
+    def action_rerun(self) -> None:
+        self._start_job("rerun")
+
+    def _start_job(self, kind: str) -> None:
+        from evaltui.screens.job import JobSetup
+
+        case_ids = self.chosen_case_ids()
+        if not case_ids:
+            self.notify("No case to send: select some with space or a", severity="warning")
+            return
+        self.app.push_screen(
+            JobSetup(self.store, self.eval_run, case_ids, kind, self.spec.threshold)
+        )
 
     def action_reload(self) -> None:
         self.rows.clear()

@@ -1,27 +1,33 @@
 """What a run diff reads: each run once, streamed, plus `SUITE@latest` references.
 
-Each run is read with two streamed queries on the background connection (cases, then their
-scores), never a join of the two runs on idx (quadratic with the package's single-column
-indexes). Inputs are hashed chunk by chunk and only a 16-byte digest per case is kept.
+Each run is read with two streamed queries (cases, then their scores; `evaltui.store.runload`),
+never a join of the two runs on idx (quadratic with the package's single-column indexes).
+Inputs are hashed as they arrive and only a 16-byte digest per case is kept. When both runs are
+big, they are read at once by two worker processes (two threads would not overlap: see
+`runload`), which leaves this process (and its event loop) free meanwhile; small runs are read
+here, in a thread, one after the other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import pickle
 import re
+import sqlite3
+import sys
 from collections.abc import Sequence
 
 from evaltui.diff import ColumnsBuilder, DiffOptions, RunColumns, RunDiff, compare
 from evaltui.models import Run, RunStatus
-from evaltui.store.errors import StoreError
+from evaltui.store import runload
+from evaltui.store.errors import StoreError, explain
 from evaltui.store.reader import RunStore
 
-CHUNK_ROWS = 1000  # cases per chunk: bounds the input text held at once
+# Below this many cases in the smaller run, both runs are read here, one after the other: a
+# worker process costs tens of ms to start and to ship its columns back.
+WORKER_MIN_CASES = 10_000
 
-CASES_SQL = """SELECT rowid, idx, id, latency_ms, tokens_in, tokens_out, error IS NOT NULL, input
-FROM cases WHERE run_id = ?"""
-SCORES_SQL = """SELECT c.rowid, s.scorer_name, s.score
-FROM cases c JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?"""
 # The package's getLatestCompletedRun, verbatim (status bound to 'completed').
 LATEST_SQL = (
     "SELECT id FROM runs WHERE suite_id = ? AND status = ? ORDER BY started_at DESC LIMIT 1"
@@ -33,15 +39,120 @@ LATEST_MODEL_SQL = (
 LATEST_REF = re.compile(r"^(?P<suite>.+)@latest(?::(?P<model>.+))?$", re.DOTALL)
 
 
+class _ThreadRead:
+    """One run read and built in a worker thread on a connection of its own; `interrupt()`
+    (from the event loop, when the awaiting task is cancelled) stops it at the next row."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.uri, self.timeout, self.run_id = store._uri, store._timeout, run_id
+        self._conn: sqlite3.Connection | None = None
+
+    def __call__(self) -> RunColumns:
+        conn = runload.connect(self.uri, self.timeout)
+        self._conn = conn
+        try:
+            builder = runload.read_run(conn, self.run_id, ColumnsBuilder(self.run_id))
+        finally:
+            self._conn = None
+            conn.close()
+        return builder.build()
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.interrupt()
+
+
 async def load_run_columns(store: RunStore, run_id: str) -> RunColumns:
     """Every case of a run as columns: idx, id, scores, latency/tokens, error flag and an
-    input digest. getRunSummary's sums come from the same pass."""
-    builder = ColumnsBuilder(run_id)
-    async for rows in store._chunks(CASES_SQL, (run_id,), size=CHUNK_ROWS):
-        await asyncio.to_thread(builder.add_cases, rows)
-    async for rows in store._chunks(SCORES_SQL, (run_id,), size=CHUNK_ROWS * 5):
-        builder.add_scores(rows)
-    return await asyncio.to_thread(builder.build)
+    input digest. getRunSummary's sums come from the same pass. Read in a thread."""
+    read = _ThreadRead(store, run_id)
+    try:
+        return await asyncio.to_thread(read)
+    except sqlite3.Error as error:
+        raise explain(error, store.path) from None
+    except asyncio.CancelledError:
+        read.interrupt()
+        raise
+
+
+async def _load_in_worker(store: RunStore, run_id: str) -> RunColumns | None:
+    """The run's columns read by a worker process (`runload.main`); None if the worker could
+    not be started or failed (the caller then reads the run here, and reports any error)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *runload.worker_command(store._uri, run_id, store._timeout),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except (OSError, RuntimeError):
+        return None
+    try:
+        output, _ = await proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
+    if proc.returncode != 0:
+        return None
+
+    def build() -> RunColumns:
+        builder = ColumnsBuilder(run_id)
+        builder.load_state(pickle.loads(output))
+        return builder.build()
+
+    try:
+        return await asyncio.to_thread(build)
+    except Exception:  # a truncated or foreign output: read the run here instead
+        return None
+
+
+def _can_spawn() -> bool:
+    """A worker needs a Python interpreter (not a frozen app's own executable)."""
+    return bool(sys.executable) and not getattr(sys, "frozen", False)
+
+
+async def _smaller_run(store: RunStore, baseline: Run, candidate: Run) -> int:
+    """Cases in the smaller of the two runs: from the stored summaries when both have one."""
+    if baseline.summary is not None and candidate.summary is not None:
+        return min(baseline.summary.total_cases, candidate.summary.total_cases)
+    counts = await store.case_counts([baseline.id, candidate.id])
+    return min(counts.values())
+
+
+async def load_pair(
+    store: RunStore, baseline: Run, candidate: Run
+) -> tuple[RunColumns, RunColumns]:
+    """The columns of both runs: read at once by two worker processes when both runs are
+    big, else here; a run whose worker fails is read here after all (which reports the
+    store's error, if that was the cause)."""
+    if baseline.id == candidate.id:
+        columns = await load_run_columns(store, baseline.id)
+        return columns, columns
+    if not _can_spawn() or await _smaller_run(store, baseline, candidate) < WORKER_MIN_CASES:
+        return (
+            await load_run_columns(store, baseline.id),
+            await load_run_columns(store, candidate.id),
+        )
+    workers = [
+        asyncio.create_task(_load_in_worker(store, run_id))
+        for run_id in (baseline.id, candidate.id)
+    ]
+    try:
+        base, cand = await asyncio.gather(*workers)
+    except BaseException:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    if base is None:
+        base = await load_run_columns(store, baseline.id)
+    if cand is None:
+        cand = await load_run_columns(store, candidate.id)
+    return base, cand
 
 
 async def latest_completed_run(store: RunStore, suite_id: str, model: str | None = None) -> Run:
@@ -81,9 +192,8 @@ async def resolve_ref(store: RunStore, ref: str) -> Run:
 async def diff_runs(
     store: RunStore, baseline: Run, candidate: Run, options: DiffOptions | None = None
 ) -> RunDiff:
-    """Load both runs (one after the other) and compare them off the event loop."""
-    base = await load_run_columns(store, baseline.id)
-    cand = await load_run_columns(store, candidate.id)
+    """Load both runs (at once, see `load_pair`) and compare them off the event loop."""
+    base, cand = await load_pair(store, baseline, candidate)
     return await asyncio.to_thread(compare, baseline, candidate, base, cand, options)
 
 

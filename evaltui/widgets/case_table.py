@@ -59,6 +59,7 @@ class CaseTable(VirtualTable):
         "case-table--pass",
         "case-table--fail",
         "case-table--error",
+        "case-table--selected",
     }
 
     DEFAULT_CSS = """
@@ -66,6 +67,7 @@ class CaseTable(VirtualTable):
         & > .case-table--pass { color: $success; }
         & > .case-table--fail { color: $error; text-style: bold; }
         & > .case-table--error { color: $warning; text-style: bold; }
+        & > .case-table--selected { color: $accent; text-style: bold; }
     }
     """
 
@@ -80,6 +82,8 @@ class CaseTable(VirtualTable):
         self.threshold = 0.5
         self.sort_key: str | None = None
         self._source: RowSource = lambda _position: None
+        self.selected: set[str] = set()
+        """Ids of the cases picked for a re-judge or re-run (marked with a dot)."""
 
     def set_rows(
         self,
@@ -138,7 +142,8 @@ class CaseTable(VirtualTable):
         for column in columns:
             style = ""
             if column.key == "idx":
-                value = str(row.idx)
+                value = ("\u25cf" if row.id in self.selected else "") + str(row.idx)
+                style = "case-table--selected" if row.id in self.selected else ""
             elif column.key == "status":
                 value, style = STATUS_LABEL[status], STATUS_CLASS[status]
             elif column.key == "min":

@@ -1,0 +1,210 @@
+"""`evaltui rejudge` and `evaltui rerun`: the headless twin of the J and R keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evaltui.config import Config, ConfigError, load_config
+from evaltui.jobs import CaseResult, JobTotals
+from evaltui.judges.base import JudgeError
+from evaltui.models import Case, Run
+from evaltui.rework import JobKind, JobPlan, execute
+from evaltui.store import RunStore, StoreError, find_store_path
+from evaltui.store.writer import StoreWriter
+from evaltui.textsafe import one_line
+
+
+class JobInputError(StoreError):
+    """A bad selection or profile: one line, exit code 2."""
+
+
+def parse_selection(text: str) -> set[int]:
+    """`1,5-9` -> {1, 5, 6, 7, 8, 9} (idx values, as the run table shows them)."""
+    picked: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                if high < low:
+                    raise ValueError
+                picked.update(range(low, high + 1))
+            else:
+                picked.add(int(part))
+        except ValueError:
+            raise JobInputError(f"--cases: {part!r} is not an idx or a range like 5-9") from None
+    return picked
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `rejudge` and `rerun` to the main parser's subcommands."""
+    for name, help_text in (
+        ("rejudge", "judge existing outputs of a run again, into a new run"),
+        ("rerun", "regenerate outputs of a run with a task, judge them, into a new run"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("run", metavar="RUN", help="run id or a unique prefix (4+ characters)")
+        if name == "rerun":
+            sub.add_argument("--task", required=True, metavar="PROFILE", help="task profile")
+        sub.add_argument(
+            "--judge",
+            required=True,
+            action="append",
+            metavar="PROFILE",
+            help="judge profile or built-in judge name (repeat for several)",
+        )
+        which = sub.add_mutually_exclusive_group()
+        which.add_argument(
+            "--failing", action="store_true", help="the failing cases (getFailingCases)"
+        )
+        which.add_argument("--cases", metavar="LIST", help="idx values, e.g. 1,5-9")
+        sub.add_argument("--scorer", help="with --failing: failing on this scorer only")
+        sub.add_argument("--threshold", type=float, help="default: the run's threshold")
+        sub.add_argument("--config", type=Path, metavar="FILE", help="an extra config file")
+        sub.add_argument("--store", metavar="PATH", help="RunStore file")
+        sub.add_argument("--json", action="store_true", help="JSON lines (the default when piped)")
+
+
+async def choose_cases(store: RunStore, run: Run, args: argparse.Namespace) -> list[str]:
+    threshold = args.threshold if args.threshold is not None else run.threshold
+    if args.failing:
+        failing = await store.failing_cases(run.id, threshold)
+        if args.scorer:
+            failing = [c for c in failing if any(s.scorer_name == args.scorer for s in c.scores)]
+        return [case.case_id for case in failing]
+    index = await store.run_index(run.id)
+    if args.cases:
+        wanted = parse_selection(args.cases)
+        missing = wanted - set(index.idxs)
+        if missing:
+            raise JobInputError(f"--cases: run {run.id[:8]} has no idx {sorted(missing)[:5]}")
+        return [
+            case_id for case_id, idx in zip(index.ids, index.idxs, strict=True) if idx in wanted
+        ]
+    return list(index.ids)
+
+
+def build_plan(
+    kind: JobKind,
+    run: Run,
+    case_ids: list[str],
+    config: Config,
+    args: argparse.Namespace,
+    prompts: Any,
+) -> JobPlan:
+    try:
+        judges = []
+        for name in args.judge:
+            profile = config.judge_profile(name)
+            judges.append((profile, config.build_judge(profile)))
+        task = None
+        if kind == "rerun":
+            profile = config.task_profile(args.task)
+            task = (profile, config.build_task(profile, prompts=prompts))
+    except (ConfigError, JudgeError) as error:
+        raise JobInputError(str(error)) from None
+    threshold = args.threshold if args.threshold is not None else run.threshold
+    return JobPlan(kind, run, tuple(case_ids), tuple(judges), task, threshold)
+
+
+def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], None]:
+    def report(result: CaseResult | None, case: Case, totals: JobTotals) -> None:
+        if as_json:
+            line: dict[str, Any] = {"idx": case.idx, "case_id": case.id}
+            if result is None:
+                line["skipped"] = "the task had failed: scored 0 as the engine does"
+            else:
+                line["scores"] = {v.judge: v.score for v in result.verdicts}
+                errors = {v.judge: v.error for v in result.verdicts if v.error}
+                if result.task is not None and result.task.error is not None:
+                    errors["task"] = result.task.error.message
+                if errors:
+                    line["errors"] = errors
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+        else:
+            width = 30
+            filled = int(width * totals.done / max(1, totals.total))
+            bar = "#" * filled + "-" * (width - filled)
+            print(
+                f"\r[{bar}] {totals.done}/{totals.total}  errors {totals.errored}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
+
+
+async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
+    path = find_store_path(args.store)
+    store = await RunStore.open(path)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        await store.close()
+        raise JobInputError(str(error)) from None
+    try:
+        run = await store.resolve_run(args.run)
+        case_ids = await choose_cases(store, run, args)
+        if not case_ids:
+            raise JobInputError(f"no case of run {run.id[:8]} to {kind}: nothing was written")
+        plan = build_plan(kind, run, case_ids, config, args, await store.list_prompts())
+        as_json = args.json or not sys.stdout.isatty()
+        writer = StoreWriter.open(path)
+        try:
+            options = config.runner_options([*plan.judges, *([plan.task] if plan.task else [])])
+            outcome = await execute(plan, store, writer, options, on_result=reporter(as_json))
+        finally:
+            writer.close()
+    finally:
+        await store.close()
+    totals = outcome.totals
+    final = {
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "source_run_id": run.id,
+        "cases": len(case_ids),
+        "resumed": outcome.resumed,
+        "errored": totals.errored,
+        "retries": totals.retries,
+        "tokens_in": totals.usage.total_input_tokens,
+        "tokens_out": totals.usage.output_tokens,
+        "cost_usd": totals.cost_usd if totals.cost_known else None,
+    }
+    if as_json:
+        print(json.dumps({"done": final}, ensure_ascii=False))
+    else:
+        print(file=sys.stderr)
+        print(
+            f"new run {outcome.run_id} ({one_line(plan.run_name(), 80)}): {len(case_ids)} cases,"
+            f" {totals.errored} errored; diff it: evaltui diff {run.id[:8]} {outcome.run_id[:8]}"
+        )
+    return 0
+
+
+def _handler(kind: JobKind) -> Callable[[argparse.Namespace], int]:
+    def handle(args: argparse.Namespace) -> int:
+        try:
+            return asyncio.run(run_job(kind, args))
+        except KeyboardInterrupt:
+            print(
+                "\nstopped: the new run is marked failed; run the same command to resume it",
+                file=sys.stderr,
+            )
+            return 130
+
+    return handle
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "rejudge": _handler("rejudge"),
+    "rerun": _handler("rerun"),
+}

@@ -1,0 +1,120 @@
+"""What a job streams out: one `CaseResult` per case, progress events, running totals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+
+from evaltui.judges.base import JudgeInput, Usage, Verdict
+from evaltui.tasks.base import TaskResult
+
+
+class CaseResult(BaseModel):
+    """One case done: the judged item (its output is the new one after a re-run), the task
+    result (re-runs only) and one verdict per judge, in the judges' order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item: JudgeInput
+    task: TaskResult | None = None
+    verdicts: tuple[Verdict, ...] = ()
+
+    @property
+    def case_id(self) -> str:
+        return self.item.case_id
+
+    @property
+    def idx(self) -> int:
+        return self.item.idx
+
+    @property
+    def output(self) -> str | None:
+        return self.item.output
+
+    @property
+    def task_failed(self) -> bool:
+        return self.task is not None and self.task.error is not None
+
+    @property
+    def has_error(self) -> bool:
+        """The task failed or some judge errored."""
+        return self.task_failed or any(not verdict.ok for verdict in self.verdicts)
+
+    def verdict(self, judge: str) -> Verdict | None:
+        return next((v for v in self.verdicts if v.judge == judge), None)
+
+    def calls(self) -> list[tuple[Usage, float | None]]:
+        """(usage, cost) of every model call made for this case."""
+        calls = [(verdict.usage, verdict.cost_usd) for verdict in self.verdicts]
+        if self.task is not None:
+            calls.append((self.task.usage, self.task.cost_usd))
+        return calls
+
+
+@dataclass
+class JobTotals:
+    """Running totals of a job. Cost sums known prices; `unpriced_calls` counts calls that
+    used tokens on a model with no price (their cost is unknown, not zero)."""
+
+    total: int = 0
+    done: int = 0
+    errored: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+
+    @property
+    def cost_known(self) -> bool:
+        return self.unpriced_calls == 0
+
+    def add(self, result: CaseResult) -> None:
+        self.done += 1
+        self.errored += result.has_error
+        self.retries += sum(v.retries for v in result.verdicts)
+        if result.task is not None:
+            self.retries += result.task.retries
+        for usage, cost in result.calls():
+            self.usage = self.usage + usage
+            if cost is not None:
+                self.cost_usd += cost
+            elif usage.total_input_tokens or usage.output_tokens:
+                self.unpriced_calls += 1
+
+
+@dataclass(frozen=True)
+class CaseStarted:
+    case_id: str
+
+
+@dataclass(frozen=True)
+class CallRetrying:
+    """A call failed transiently and will be retried after `delay_s` (at `retry_at`, epoch s)."""
+
+    case_id: str
+    step: str
+    retry: int
+    delay_s: float
+    retry_at: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchSubmitted:
+    """A Message Batch was created: record `batch_id` to resume the job without paying twice."""
+
+    judge: str
+    batch_id: str
+    case_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class BatchPolled:
+    judge: str
+    batch_id: str
+    status: str
+
+
+JobEvent = CaseStarted | CallRetrying | BatchSubmitted | BatchPolled

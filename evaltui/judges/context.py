@@ -1,0 +1,41 @@
+"""What a judge or task needs at build time besides its options: environment and prices."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from evaltui.judges.base import JudgeError
+from evaltui.judges.pricing import NO_PRICES, PriceTable
+from evaltui.models import Prompt
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """The environment (`${VAR}` references resolve against it), the price table, and the
+    store's prompts (read by the caller) for tasks that name a prompt."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    prices: PriceTable = NO_PRICES
+    prompts: Sequence[Prompt] = ()
+
+    def resolve(self, template: str, *, what: str) -> str:
+        """Replace every `${VAR}` in `template`; a missing variable is a `JudgeError`
+        naming the variable (never its value)."""
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.env:
+                raise JudgeError(f"{what}: environment variable {name} is not set")
+            return self.env[name]
+
+        return ENV_REF.sub(value, template)
+
+
+def env_names(template: str) -> list[str]:
+    """The variable names a template references (safe to show: names, not values)."""
+    return ENV_REF.findall(template)

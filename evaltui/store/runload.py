@@ -1,0 +1,105 @@
+"""Whole-run reads for a diff: the stdlib `sqlite3`, in a thread or in a worker process.
+
+A run is read with two streamed queries (its cases, then their scores), never a join of two
+runs on idx (quadratic with the package's single-column indexes). Inputs come as their stored
+bytes (`CAST(input AS BLOB)`: no decoding, no re-encoding) and are hashed at once.
+
+Two runs cannot be read by two threads to any profit: Python's sqlite3 releases the GIL around
+every row it steps, so two fetching threads hand the GIL to each other at every row and are
+slower together than one after the other (measured on 2 CPUs: two 0.4 s scores queries took
+1.7 s in two threads). `evaltui.store.compare` therefore reads the two runs of a big diff in two
+worker processes: `worker_command()` runs `python -I -c BOOT`, which loads this module and
+`evaltui.diff.accumulate` by path (both import only the standard library, so a worker starts in
+about 30 ms, without the package's own imports), reads the run and writes the accumulated
+buffers to stdout as one pickle.
+"""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+from evaltui.diff.accumulate import RunAccumulator
+
+CASE_CHUNK = 1000  # cases per fetch: bounds the input text held at once
+SCORE_CHUNK = 5000
+CASES_SQL = """SELECT rowid, idx, id, latency_ms, tokens_in, tokens_out, error IS NOT NULL,
+    CAST(input AS BLOB) FROM cases WHERE run_id = ?"""
+SCORES_SQL = """SELECT c.rowid, s.scorer_name, s.score
+    FROM cases c JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?"""
+
+# argv: accumulate.py, runload.py, then main()'s arguments
+BOOT = """import importlib.util, sys
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+load("evaltui.diff.accumulate", sys.argv[1])
+sys.exit(load("evaltui.store.runload", sys.argv[2]).main(sys.argv[3:]))
+"""
+
+Accumulator = TypeVar("Accumulator", bound=RunAccumulator)
+
+
+def connect(uri: str, timeout: float) -> sqlite3.Connection:
+    """A read-only connection (`uri` as `RunStore.open` builds it) usable from any thread."""
+    return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+
+def read_run(conn: sqlite3.Connection, run_id: str, into: Accumulator) -> Accumulator:
+    """Stream every case and score of the run into `into`; return it."""
+    cursor = conn.execute(CASES_SQL, (run_id,))
+    try:
+        while rows := cursor.fetchmany(CASE_CHUNK):
+            into.add_cases(rows)
+    finally:
+        cursor.close()
+    cursor = conn.execute(SCORES_SQL, (run_id,))
+    try:
+        while rows := cursor.fetchmany(SCORE_CHUNK):
+            into.add_scores(rows)
+    finally:
+        cursor.close()
+    return into
+
+
+def worker_command(uri: str, run_id: str, timeout: float) -> list[str]:
+    """The argv of a worker process that reads one run (see the module docstring)."""
+    here = Path(__file__).resolve()
+    accumulate = here.parent.parent / "diff" / "accumulate.py"
+    return [
+        sys.executable,
+        "-I",
+        "-c",
+        BOOT,
+        str(accumulate),
+        str(here),
+        uri,
+        run_id,
+        f"{timeout!r}",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    """Worker entry: `URI RUN_ID TIMEOUT`; the pickled `RunAccumulator.state()` on stdout,
+    or exit status 1 with the SQLite error on stderr."""
+    uri, run_id, timeout = argv
+    gc.disable()  # a short-lived process that makes no cycles: no collections per chunk
+    try:
+        conn = connect(uri, float(timeout))
+        try:
+            state = read_run(conn, run_id, RunAccumulator(run_id)).state()
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+    return 0

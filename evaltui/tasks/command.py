@@ -1,0 +1,102 @@
+"""Re-run by a user program: the dataset item as JSON on stdin, the output on stdout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from evaltui.judges.base import JudgeInput, Usage
+from evaltui.judges.command import CommandFailed, run_program, tail
+from evaltui.judges.context import BuildContext
+from evaltui.judges.prompting import MalformedVerdict, extract_json
+from evaltui.tasks.base import TIMEOUT, TaskResult, js_stringify
+from evaltui.tasks.options import CommandTaskOptions
+
+
+def engine_usage(value: Any) -> Usage:
+    """`{"inputTokens", "outputTokens"}` (the engine's TaskResult usage) as `Usage`."""
+    if not isinstance(value, dict):
+        return Usage()
+
+    def count(key: str) -> int:
+        number = value.get(key)
+        return number if isinstance(number, int) and not isinstance(number, bool) else 0
+
+    return Usage(input_tokens=count("inputTokens"), output_tokens=count("outputTokens"))
+
+
+class CommandTask:
+    """Runs `argv` once per case (no shell), killing it after `timeout_s`."""
+
+    Options: ClassVar[type[CommandTaskOptions]] = CommandTaskOptions
+
+    def __init__(
+        self, name: str, options: CommandTaskOptions, *, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.options = options
+        self._env = dict(env) if env else None
+
+    @classmethod
+    def from_options(cls, name: str, options: Any, context: BuildContext) -> CommandTask:
+        assert isinstance(options, CommandTaskOptions)
+        env = {
+            key: context.resolve(value, what=f"{name}: env {key}")
+            for key, value in options.env.items()
+        }
+        return cls(name, options, env=env)
+
+    @property
+    def backend_key(self) -> str:
+        return f"command:{self.options.argv[0]}"
+
+    def describe(self) -> dict[str, Any]:
+        options = self.options
+        return {
+            "argv": list(options.argv),
+            "timeout_s": options.timeout_s,
+            "cwd": options.cwd,
+            "env_names": sorted(options.env),
+            "stdout": options.stdout,
+        }
+
+    async def generate(self, case: JudgeInput) -> TaskResult:
+        options = self.options
+        start = time.perf_counter()
+        try:
+            done = await run_program(
+                options.argv,
+                js_stringify(case.input),
+                timeout_s=options.timeout_s,
+                cwd=options.cwd,
+                env=self._env,
+            )
+        except CommandFailed as error:
+            latency = round((time.perf_counter() - start) * 1000)
+            if error.timed_out:
+                return TaskResult(task=self.name, error=TIMEOUT, latency_ms=latency)
+            return TaskResult.failed(self.name, str(error), latency_ms=latency)
+        latency = round((time.perf_counter() - start) * 1000)
+        if done.returncode != 0:
+            detail = tail(done.stderr) or "no output"
+            return TaskResult.failed(
+                self.name, f"exit status {done.returncode}: {detail}", latency_ms=latency
+            )
+        if options.stdout == "text":
+            return TaskResult(task=self.name, output=done.stdout.rstrip("\r\n"), latency_ms=latency)
+        try:
+            data = extract_json(done.stdout)
+        except MalformedVerdict:
+            data = {}
+        output = data.get("output")
+        if not isinstance(output, str):
+            return TaskResult.failed(
+                self.name, 'The command did not print a string "output"', latency_ms=latency
+            )
+        return TaskResult(
+            task=self.name,
+            output=output,
+            usage=engine_usage(data.get("usage")),
+            latency_ms=latency,
+        )
