@@ -10,7 +10,7 @@ class StoreError(Exception):
     """A store problem shown to the user as one line (CLI exit code 2, a toast in the app)."""
 
 
-def explain(error: sqlite3.Error, path: Path) -> StoreError:
+def explain(error: sqlite3.Error, path: Path, *, writing: bool = False) -> StoreError:
     """Turn a driver error into a one-line `StoreError` that says what to do."""
     message = str(error)
     lowered = message.lower()
@@ -19,6 +19,8 @@ def explain(error: sqlite3.Error, path: Path) -> StoreError:
             f"{path} is locked by another process that is writing to it; "
             "retry when that write finishes"
         )
+    if writing:
+        return _explain_write(message, lowered, path)
     if "malformed" in lowered or "not a database" in lowered or "disk i/o" in lowered:
         return StoreError(
             f"{path} is corrupted (SQLite: {message}); "
@@ -30,3 +32,16 @@ def explain(error: sqlite3.Error, path: Path) -> StoreError:
             "on a read-only medium, retry with --immutable"
         )
     return StoreError(f"cannot read {path} (SQLite: {message})")
+
+
+def _explain_write(message: str, lowered: str, path: Path) -> StoreError:
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StoreError(
+            f"cannot write to {path} (SQLite: {message}); check the permissions of the file "
+            "and of its folder (SQLite needs to create -wal and -shm files there)"
+        )
+    if "full" in lowered:
+        return StoreError(f"cannot write to {path}: the disk is full")
+    if "malformed" in lowered or "not a database" in lowered:
+        return StoreError(f"{path} is corrupted (SQLite: {message}); nothing was written")
+    return StoreError(f"cannot write to {path} (SQLite: {message})")

@@ -75,7 +75,8 @@ def find_store_path(explicit: str | None) -> Path:
     return DEFAULT_STORE
 
 
-def _check_file(path: Path) -> None:
+def check_store_file(path: Path) -> None:
+    """One clear error unless `path` is an existing SQLite file."""
     if not path.exists():
         raise StoreError(
             f"no store at {path}: pass the path of a RunStore "
@@ -171,7 +172,7 @@ class RunStore:
     @classmethod
     async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
         """Open `path` read-only and check that it is a RunStore; raise `StoreError` if not."""
-        _check_file(path)
+        check_store_file(path)
         uri = f"{path.resolve().as_uri()}?mode=ro"
         if immutable:
             uri += "&immutable=1"

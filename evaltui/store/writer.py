@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evaltui.store.errors import StoreError
+from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
     SUMMARY_MEANS_SQL,
     SUMMARY_MINIMUMS_SQL,
     SUMMARY_TOTALS_SQL,
     summary_from_rows,
 )
-from evaltui.store.reader import REQUIRED_COLUMNS, SQLITE_HEADER
+from evaltui.store.reader import REQUIRED_COLUMNS, check_store_file
 from evaltui.store.schema import PACKAGE_SCHEMA
 from evaltui.traces.jsonutil import dumps
 from evaltui.traces.linking import case_input_keys, trace_input_keys
@@ -277,41 +277,11 @@ def new_id() -> str:
 
 def explain_write(error: sqlite3.Error, path: Path) -> StoreError:
     """A one-line `StoreError` for a failed write."""
-    message = str(error)
-    lowered = message.lower()
-    if "locked" in lowered or "busy" in lowered:
-        return StoreError(
-            f"{path} is locked by another process that is writing to it; "
-            "retry when that write finishes"
-        )
-    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
-        return StoreError(
-            f"cannot write to {path} (SQLite: {message}); check the permissions of the file "
-            "and of its folder (SQLite needs to create -wal and -shm files there)"
-        )
-    if "full" in lowered:
-        return StoreError(f"cannot write to {path}: the disk is full")
-    if "malformed" in lowered or "not a database" in lowered:
-        return StoreError(f"{path} is corrupted (SQLite: {message}); nothing was written")
-    return StoreError(f"cannot write to {path} (SQLite: {message})")
+    return explain(error, path, writing=True)
 
 
 def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";\n") if part.strip()]
-
-
-def _check_existing(path: Path) -> None:
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder: pass the store file inside it, e.g. {path}/store.db")
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
-    if header != SQLITE_HEADER:
-        raise StoreError(
-            f"{path} is not a SQLite database: pass the store.db that @deepagents/evals wrote"
-        )
 
 
 class StoreWriter:
@@ -330,7 +300,7 @@ class StoreWriter:
         RunStore (the package's exact schema, WAL), as `new RunStore(path)` would make."""
         exists = path.exists()
         if exists:
-            _check_existing(path)
+            check_store_file(path)
         elif not create:
             raise StoreError(
                 f"no store at {path}: pass the path of a RunStore "
