@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from evaltui.config import Config, Profile
-from evaltui.jobs import CaseResult, Job, JobEvent, JobTotals, RunnerOptions
+from evaltui.jobs import BatchSubmitted, CaseResult, Job, JobEvent, JobTotals, RunnerOptions
 from evaltui.judges.base import Judge, JudgeInput, Usage
 from evaltui.models import Case, Run
 from evaltui.store import RunStore, StoreError
@@ -267,7 +267,15 @@ async def execute(
     """Run the job to its end, saving each case as it completes. Cancelling it (Ctrl-C, the
     UI's cancel) marks the run `failed`; starting the same job again resumes it."""
     run_id, saved = await open_job_run(plan, writer)
+    batches = await asyncio.to_thread(writer.recorded_batches, run_id)
     recorder = JobRecorder(plan, writer, run_id)
+
+    def event(item: JobEvent) -> None:
+        if isinstance(item, BatchSubmitted):
+            writer.record_batch(run_id, item.batch_id)  # one small transaction
+        if on_event is not None:
+            on_event(item)
+
     cases = [case for case in await store.get_cases(plan.case_ids) if case.idx not in saved]
     by_id = {case.id: case for case in cases}
     totals = JobTotals(total=len(cases))
@@ -284,7 +292,7 @@ async def execute(
                 items.append(JudgeInput.from_case(case))
         judges = [judge for _, judge in plan.judges]
         task = plan.task[1] if plan.task else None
-        job = Job(items, judges, task, options=options, on_event=on_event)
+        job = Job(items, judges, task, options=options, resume_batches=batches, on_event=event)
         async with job:
             async for result in job:
                 case = by_id[result.case_id]

@@ -173,6 +173,10 @@ _CREATE_RUN_SQL = (
     "INSERT INTO runs (id, suite_id, name, model, config, started_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _FINISH_RUN_SQL = "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?"
+# Appends a batch id to `config.evaltui.batches` of a run evaltui created (has a job key).
+_RECORD_BATCH_SQL = """UPDATE runs SET config = json_set(config, '$.evaltui.batches',
+  json(json_insert(COALESCE(json_extract(config, '$.evaltui.batches'), '[]'), '$[#]', ?)))
+WHERE id = ? AND json_extract(config, '$.evaltui.job') IS NOT NULL"""
 
 _TRACE_SQL = (
     "INSERT OR IGNORE INTO evaltui_traces (trace_id, source, name, attributes, imported_at)"
@@ -470,6 +474,22 @@ class StoreWriter:
             (job_key,),
         )
         return str(rows[0][0]) if rows else None
+
+    def record_batch(self, run_id: str, batch_id: str) -> None:
+        """Remember a submitted Message Batch in the job's own run, so a restart collects
+        its results instead of paying for it twice."""
+        try:
+            with self._immediate() as db:
+                db.execute(_RECORD_BATCH_SQL, (batch_id, run_id))
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+
+    def recorded_batches(self, run_id: str) -> list[str]:
+        rows = self.fetch(
+            "SELECT value FROM runs, json_each(runs.config, '$.evaltui.batches') WHERE runs.id = ?",
+            (run_id,),
+        )
+        return [str(row[0]) for row in rows]
 
     def saved_idxs(self, run_id: str) -> set[int]:
         """The idx values of the cases a run already has (a resumed job skips them)."""

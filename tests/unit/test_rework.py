@@ -198,3 +198,46 @@ def test_kill_in_the_middle_then_resume_saves_every_case_once(
     assert sorted(idx for (idx,) in rows) == list(range(500))  # every case exactly once
     assert runs == [("completed",)]  # the interrupted run was resumed, not duplicated
     assert scores == 500
+
+
+async def test_batch_jobs_record_their_batch_in_the_new_run(
+    real_store: Path, tmp_path: Path
+) -> None:
+    from anthropic import AsyncAnthropic
+
+    from evaltui.config import load_config
+    from evaltui.judges.anthropic import AnthropicJudge
+    from evaltui.judges.options import AnthropicJudgeOptions
+    from evaltui.rework import JobPlan, execute
+    from evaltui.store.writer import StoreWriter
+    from tests.fakes.anthropic import FakeAnthropic
+
+    toml = tmp_path / "evaltui.toml"
+    toml.write_text(
+        '[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbatch_min_cases = 3\n'
+        'batch_poll_s = 0.01\nrubric = "Correct and complete."\n'
+    )
+    config = load_config(toml, cwd=tmp_path)
+    profile = config.judge_profile("strict")
+    with FakeAnthropic(polls_until_end=1) as fake:
+        client = AsyncAnthropic(base_url=fake.url, api_key="test", max_retries=0)
+        options = AnthropicJudgeOptions.model_validate(profile.options.model_dump())
+        judge = AnthropicJudge("strict", options, prices=config.prices, client=client)
+        store = await RunStore.open(real_store)
+        writer = StoreWriter.open(real_store)
+        try:
+            run = await store.resolve_run(GPT_QA)
+            failing = await store.failing_cases(run.id, 0.5)
+            ok_ids = [c.case_id for c in failing if c.idx != 12]  # idx 12 had a task error
+            plan = JobPlan("rejudge", run, tuple(ok_ids), ((profile, judge),), None, 0.5)
+            outcome = await execute(plan, store, writer)
+            new_run = await store.get_run(outcome.run_id)
+        finally:
+            writer.close()
+            await store.close()
+            await client.close()
+        assert len(fake.batches) == 1 and fake.message_calls == 0
+        batch_id = next(iter(fake.batches))
+    assert new_run.status == "completed"
+    assert new_run.config.value["evaltui"]["batches"] == [batch_id]
+    assert outcome.totals.done == len(ok_ids)
