@@ -1,9 +1,11 @@
 """Generate large, deterministic benchmark RunStores (the `@deepagents/evals` SQLite format).
 
-    python bench/make_stores.py [--out bench/data] [--only 100k|1m] [--force]
+    python bench/make_stores.py [--out bench/data] [--only 100k|1m|diff] [--force]
 
-Writes `store_100k.db` (one 100,000-case run plus 4 runs of 1,000) and `store_1m.db`
-(1,000,000 cases over 1,000 runs in 50 suites), skipping a file that exists unless --force.
+Writes `store_100k.db` (one 100,000-case run plus 4 runs of 1,000), `store_1m.db`
+(1,000,000 cases over 1,000 runs in 50 suites) and `store_diff_100k.db` (two 100,000-case runs
+of one suite over the same dataset: a baseline and a noisy re-run with a small true regression
+on `factuality`, see `PairedGenerator`), skipping a file that exists unless --force.
 The schema is exactly `PACKAGE_SCHEMA` (the package's single-column indexes, no others, no
 sqlite_stat1), the file ends in WAL mode like the package's stores, and the same arguments
 always give the same rows. Every case has 3 scores (`exact`, `levenshtein`, `factuality`);
@@ -174,6 +176,7 @@ class RunSpec:
     model: str
     n_cases: int
     status: str = "completed"  # completed | failed | running
+    prompt_version: int = 2
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class StoreSpec:
     suites: tuple[str, ...]
     sessions: tuple[Session, ...]
     sizes: Sizes
+    paired: bool = False  # every run re-runs the first run's dataset (`PairedGenerator`)
 
     @property
     def total_cases(self) -> int:
@@ -261,7 +265,22 @@ def spec_1m() -> StoreSpec:
     )
 
 
-SPECS: dict[str, Callable[[], StoreSpec]] = {"100k": spec_100k, "1m": spec_1m}
+def spec_diff() -> StoreSpec:
+    """A baseline and a re-run of the same 100,000-item dataset in one suite."""
+    return StoreSpec(
+        file="store_diff_100k.db",
+        seed=200_000,
+        suites=("bench-diff",),
+        sessions=(
+            Session(0, (RunSpec("claude-sonnet-4-5", 100_000),), with_config=True),
+            Session(0, (RunSpec("claude-sonnet-4-5", 100_000, prompt_version=3),), True),
+        ),
+        sizes=Sizes(input=(200, 2_000), output=(200, 2_000), expected=(0, 500)),
+        paired=True,
+    )
+
+
+SPECS: dict[str, Callable[[], StoreSpec]] = {"100k": spec_100k, "1m": spec_1m, "diff": spec_diff}
 
 # ---------------------------------------------------------------------------------- generation
 
@@ -349,7 +368,7 @@ class Generator:
                 {
                     "taskMode": "prompt",
                     "promptName": "qa-system",
-                    "promptVersion": 2,
+                    "promptVersion": r.prompt_version,
                     "dataset": f"{suite}.jsonl",
                     "model": r.model,
                     "scorers": list(SCORERS),
@@ -485,6 +504,174 @@ class Generator:
         }
 
 
+# A re-run: P_SAME of its cases reproduce the baseline's output and scores exactly; the others
+# get a new output whose pass/fail flags are the baseline's with probability P_KEEP and drawn
+# afresh otherwise (symmetric noise), and whose `factuality` then fails with probability
+# P_REGRESS if it passed (the true regression: about 0.7 * 0.9 * 0.035 = 2.2% of all cases flip
+# pass -> fail on factuality beyond the noise).
+P_SAME = 0.3
+P_KEEP = 0.9
+P_REGRESS = 0.035
+P_ERROR_AGAIN = 0.5  # a case that timed out in the baseline times out again
+
+
+@dataclass
+class Outcome:
+    """One case of a run: what its scores and output were (kept to re-run it)."""
+
+    errored: bool
+    output: str | None = None
+    flags: tuple[bool, bool, bool] = (False, False, False)  # exact, levenshtein, factuality fail
+    scores: tuple[tuple[str, float, str | None], ...] = ()
+
+
+class PairedGenerator(Generator):
+    """Every run is over the same dataset (the same `input` JSON at each idx); the first run
+    is the baseline, each later one a noisy re-run of it (`Outcome`, P_* above)."""
+
+    def __init__(self, spec: StoreSpec, conn: sqlite3.Connection) -> None:
+        super().__init__(spec, conn)
+        self.items: list[tuple[str, str, str]] = []  # (input JSON, expected, expected JSON)
+        self.baseline: list[Outcome] = []
+
+    def dataset(self, n: int) -> list[tuple[str, str, str]]:
+        rnd, take = self.rng.random, self.pool.take
+        (in_lo, in_hi), (ex_lo, ex_hi) = self.spec.sizes.input, self.spec.sizes.expected
+        while len(self.items) < n:
+            inp = take(in_lo + int(rnd() * (in_hi - in_lo + 1)))
+            exp = take(ex_lo + int(rnd() * (ex_hi - ex_lo + 1)))
+            exp_json = encode_basestring(exp)
+            input_json = (
+                f'{{"input":{encode_basestring(inp)},"expected":{exp_json},'
+                f'"category":"{CATEGORIES[int(rnd() * len(CATEGORIES))]}"}}'
+            )
+            self.items.append((input_json, exp, exp_json))
+        return self.items
+
+    def draw_flags(self) -> tuple[bool, bool, bool]:
+        rnd = self.rng.random
+        if rnd() >= P_BAD:
+            return False, False, False
+        ex_fail, lev_fail, fact_fail = rnd() < 0.75, rnd() < 0.6, rnd() < 0.5
+        return (ex_fail or not (lev_fail or fact_fail)), lev_fail, fact_fail
+
+    def scored(self, exp: str, out: str, flags: tuple[bool, bool, bool]) -> Outcome:
+        rnd, take = self.rng.random, self.pool.take
+        ex_fail, lev_fail, fact_fail = flags
+        ex_reason = EXACT_FAILED.format(exp, out) if ex_fail else None
+        lev = (int(rnd() * 2048) + (0 if lev_fail else 2049)) / 4096
+        verdicts = FACT_FAIL if fact_fail else FACT_PASS
+        fact, pre = verdicts[int(rnd() * len(verdicts))]
+        reason_len = 30 + int(rnd() * 271)
+        reason = f"{FACT_PREFIX[pre]}. {take(reason_len)}"[:reason_len]
+        scores = (
+            ("exact", 0.0 if ex_fail else 1.0, ex_reason),
+            ("levenshtein", lev, None),
+            ("factuality", fact, reason),
+        )
+        return Outcome(False, out, flags, scores)
+
+    def outcome(self, idx: int, exp: str) -> Outcome:
+        """The baseline's case at idx (first run), or a re-run of it."""
+        rnd = self.rng.random
+        out_lo, out_hi = self.spec.sizes.output
+        base = self.baseline[idx] if len(self.baseline) > idx else None
+        if base is None:
+            if rnd() < P_ERROR:
+                return Outcome(True)
+            flags = self.draw_flags()
+        else:
+            p_error = (
+                P_ERROR_AGAIN if base.errored else P_ERROR * (1 - P_ERROR_AGAIN) / (1 - P_ERROR)
+            )
+            if rnd() < p_error:
+                return Outcome(True)
+            if not base.errored and rnd() < P_SAME:
+                return base
+            flags = base.flags if not base.errored and rnd() < P_KEEP else self.draw_flags()
+            if not flags[2] and rnd() < P_REGRESS:
+                flags = (flags[0], flags[1], True)
+        out = self.pool.take(out_lo + int(rnd() * (out_hi - out_lo + 1)))
+        return self.scored(exp, out, flags)
+
+    def write_cases(self, run_id: str, n: int) -> RunSummary:
+        """Insert the n cases of a run over the shared dataset (shuffled within windows)."""
+        conn, rng, new_id, rnd = self.conn, self.rng, self.new_id, self.rng.random
+        items = self.dataset(n)
+        first = not self.baseline
+        outcomes: list[Outcome] = [self.outcome(idx, items[idx][1]) for idx in range(n)]
+        if first:
+            self.baseline = outcomes
+        sums = dict.fromkeys(SCORERS, 0.0)
+        n_pass = lat_sum = tin_sum = tout_sum = 0
+        for b0 in range(0, n, BATCH):
+            order: list[int] = []
+            for w0 in range(b0, min(b0 + BATCH, n), SHUFFLE_WINDOW):
+                win = list(range(w0, min(w0 + SHUFFLE_WINDOW, n)))
+                rng.shuffle(win)
+                order += win
+            cases: list[tuple[object, ...]] = []
+            scores: list[tuple[object, ...]] = []
+            for idx in order:
+                case_id = new_id()
+                input_json, _, exp_json = items[idx]
+                o = outcomes[idx]
+                if o.errored or o.output is None:
+                    latency = 30_000 + int(rnd() * 40)
+                    cases.append(
+                        (
+                            case_id,
+                            run_id,
+                            idx,
+                            input_json,
+                            None,
+                            exp_json,
+                            latency,
+                            0,
+                            0,
+                            TIMEOUT_ERROR,
+                        )
+                    )
+                    lat_sum += latency
+                    scores += [(new_id(), case_id, name, 0.0, TASK_FAILED) for name in SCORERS]
+                    continue
+                latency = int(rng.lognormvariate(7.2, 0.6)) + 40
+                tin = len(input_json) // 4 + 96 + int(rnd() * 32)
+                tout = len(o.output) // 4 + 1 + int(rnd() * 16)
+                cases.append(
+                    (case_id, run_id, idx, input_json, o.output, exp_json, latency, tin, tout, None)
+                )
+                lat_sum += latency
+                tin_sum += tin
+                tout_sum += tout
+                n_pass += all(score >= 0.5 for _, score, _ in o.scores)
+                for name, score, reason in o.scores:
+                    sums[name] += score
+                    scores.append((new_id(), case_id, name, score, reason))
+            conn.executemany(
+                "INSERT INTO cases (id, run_id, idx, input, output, expected, latency_ms,"
+                " tokens_in, tokens_out, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                cases,
+            )
+            conn.executemany(
+                "INSERT INTO scores (id, case_id, scorer_name, score, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                scores,
+            )
+            conn.commit()
+            self.done += len(order)
+            self.progress()
+        return {
+            "totalCases": n,
+            "passCount": n_pass,
+            "failCount": n - n_pass,
+            "meanScores": {s: js_number(sums[s] / n) for s in SCORERS},
+            "totalLatencyMs": lat_sum,
+            "totalTokensIn": tin_sum,
+            "totalTokensOut": tout_sum,
+        }
+
+
 def build(spec: StoreSpec, out_dir: Path, force: bool) -> None:
     target = out_dir / spec.file
     if target.exists() and not force:
@@ -500,7 +687,7 @@ def build(spec: StoreSpec, out_dir: Path, force: bool) -> None:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1048576")  # 1 GiB: the random-key indexes stay in memory
     conn.executescript(PACKAGE_SCHEMA)
-    Generator(spec, conn).run()
+    (PairedGenerator if spec.paired else Generator)(spec, conn).run()
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
     for p in (target, *(target.with_name(target.name + s) for s in ("-wal", "-shm"))):
@@ -520,7 +707,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--force", action="store_true", help="rebuild files that already exist")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for key in [args.only] if args.only else ["100k", "1m"]:
+    for key in [args.only] if args.only else list(SPECS):
         build(SPECS[key](), args.out, args.force)
 
 

@@ -1,6 +1,6 @@
 """Headless performance benchmark of evaltui on the large stores of `bench/make_stores.py`.
 
-    python bench/run_bench.py [--quick] [--only 1,4,6]
+    python bench/run_bench.py [--quick] [--only 1,4,6,8]
 
 Measures, in one run, each figure with its raw-SQL floor (stdlib sqlite3, same statements,
 same process or machine, same run) where one makes sense, then prints a Markdown table and
@@ -13,6 +13,10 @@ writes bench/results.json:
 5. peak RSS (VmHWM) with the 1M-case store open on its 100k-case run
 6. failing-cases first page through RunStore (aiosqlite) vs the same SQL through sqlite3
 7. `evaltui summary|failing RUN --json` wall time
+8. run diff on store_diff_100k (two 100,000-case runs of one dataset): (a) OpenDiff posted ->
+   first DiffTable paint with a data row, the verdict shown; (b) `evaltui diff BASE CAND --json`
+   wall time and peak RSS; (c) the floor: the plain SQL join of the two runs on idx, with their
+   scores, on a copy of the store given an index on cases(run_id, idx)
 
 Paint times come from CaseTable's own `render_lines` calls (patched in the benchmarked
 process), never from pilot sleeps. Every UI repetition runs in a fresh process. The code
@@ -55,6 +59,7 @@ sys.path.insert(0, os.environ.get(CODE_ENV, str(ROOT)))
 DATA = ROOT / "bench" / "data"
 STORE_100K = DATA / "store_100k.db"
 STORE_1M = DATA / "store_1m.db"
+STORE_DIFF = DATA / "store_diff_100k.db"
 RESULTS = ROOT / "bench" / "results.json"
 COLS, ROWS = 120, 40
 PLACEHOLDER = "\u2026 loading"  # what CaseTable draws for a row it has not fetched yet
@@ -91,7 +96,8 @@ class Row:
     floor_label: str = ""
     note: str = ""
     samples: list[float] = field(default_factory=list)
-    ratio_target: float | None = None  # pass when the ratio is below it (not the median)
+    ratio_target: float | None = None  # pass when the ratio is below it (and the median
+    # below `target` when both are given)
 
     @property
     def ratio(self) -> float | None:
@@ -102,7 +108,8 @@ class Row:
     @property
     def passed(self) -> bool | None:
         if self.ratio_target is not None and self.ratio is not None:
-            return self.ratio < self.ratio_target
+            below = self.target is None or self.stat is None or self.stat.median < self.target
+            return self.ratio < self.ratio_target and below
         if self.target is None or self.stat is None:
             return None
         return self.stat.median < self.target
@@ -132,7 +139,8 @@ def table(rows: list[Row]) -> str:
             floor = f"{floor} {r.floor_label}"
         target = f"< {fmt(r.target, r.unit)} {r.unit}" if r.target is not None else "\u2014"
         if r.ratio_target is not None:
-            target = f"ratio < {r.ratio_target}"
+            ratio_text = f"ratio < {r.ratio_target}"
+            target = ratio_text if r.target is None else f"{target}, {ratio_text}"
         ratio = f"{r.ratio:.2f}\u00d7" if r.ratio is not None else "\u2014"
         ok = {None: "\u2014", True: "yes", False: "**NO**"}[r.passed]
         result = fmt_stat(r.stat, r.unit) + (f" {r.note}" if r.note else "")
@@ -195,8 +203,8 @@ async def captured(
         async for rows in chunks(sql, params, size):
             yield rows
 
-    store._fetch = recording  # type: ignore[method-assign]
-    store._chunks = recording_chunks  # type: ignore[method-assign]
+    store._fetch = recording  # type: ignore[method-assign,assignment]
+    store._chunks = recording_chunks  # type: ignore[method-assign,assignment]
     try:
         t0 = now()
         await action(store)
@@ -221,22 +229,23 @@ def sql_floor(path: Path, calls: Sequence[Call], reps: int) -> Stat:
 
 
 class PaintLog:
-    """Timestamps of CaseTable.render_lines calls and what each drew."""
+    """Timestamps of CaseTable.render_lines calls (or another table's) and what each drew."""
 
     def __init__(self) -> None:
         self.paints: list[tuple[float, int, int]] = []  # (time, data rows, placeholder rows)
         self._data = self._placeholders = 0
         self._changed = asyncio.Event()
 
-    def install(self) -> None:
+    def install(self, widget: type[Any] | None = None) -> None:
         from textual.strip import Strip
 
         from evaltui.widgets.case_table import CaseTable
 
+        table_class = CaseTable if widget is None else widget
         log = self
-        line, lines = CaseTable.render_line, CaseTable.render_lines
+        line, lines = table_class.render_line, table_class.render_lines
 
-        def render_line(table: CaseTable, y: int) -> Strip:
+        def render_line(table: Any, y: int) -> Strip:
             strip = line(table, y)
             if y > 0:
                 text = strip.text
@@ -246,15 +255,15 @@ class PaintLog:
                     log._data += 1
             return strip
 
-        def render_lines(table: CaseTable, crop: Any) -> list[Strip]:
+        def render_lines(table: Any, crop: Any) -> list[Strip]:
             log._data = log._placeholders = 0
             strips = lines(table, crop)
             log.paints.append((now(), log._data, log._placeholders))
             log._changed.set()
             return strips
 
-        CaseTable.render_line = render_line  # type: ignore[method-assign]
-        CaseTable.render_lines = render_lines  # type: ignore[method-assign]
+        table_class.render_line = render_line  # type: ignore[method-assign]
+        table_class.render_lines = render_lines  # type: ignore[method-assign]
 
     async def wait(
         self, after: float, *, data: bool = False, complete: bool = False, timeout: float = 15
@@ -388,6 +397,221 @@ def pooled(children: list[dict[str, Any]], key: str) -> list[float]:
         value = child[key]
         out.extend(value if isinstance(value, list) else [value])
     return out
+
+
+# ---------------------------------------------------------------------------------- 8: diff
+
+
+def diff_run_ids(path: Path) -> tuple[str, str]:
+    """(baseline, candidate): the two runs of store_diff_100k, oldest first."""
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT id FROM runs WHERE name LIKE 'bench-diff [%' ORDER BY started_at, rowid"
+        ).fetchall()
+    if len(rows) != 2:
+        raise SystemExit(f"{path}: expected two 'bench-diff' runs; rebuild with make_stores.py")
+    return str(rows[0][0]), str(rows[1][0])
+
+
+async def diff_child(path: Path, base_id: str, cand_id: str) -> dict[str, Any]:
+    """One fresh App: post OpenDiff, time the first DiffTable paint with a data row (ms).
+
+    Nothing polls meanwhile (a polling loop would take the GIL from the diff's reader
+    thread hundreds of times a second): the paint log wakes the wait, and the time the
+    verdict was shown comes from DiffScreen._show_summary, patched."""
+    from evaltui.app import EvalTUI
+    from evaltui.messages import OpenDiff
+    from evaltui.screens.diff import DiffScreen
+    from evaltui.screens.runs import RunsScreen
+    from evaltui.widgets.diff_table import DiffTable
+
+    log = PaintLog()
+    log.install(DiffTable)
+    shown: list[float] = []
+    show_summary = DiffScreen._show_summary
+
+    def timed_summary(screen: DiffScreen, diff: Any) -> None:
+        show_summary(screen, diff)
+        shown.append(now())
+
+    DiffScreen._show_summary = timed_summary  # type: ignore[method-assign,assignment]
+    out: dict[str, Any] = {}
+    app = EvalTUI(path)
+    async with app.run_test(size=(COLS, ROWS)) as pilot:
+        await until(
+            lambda: isinstance(app.screen, RunsScreen) and bool(app.screen.runs), 30, "runs"
+        )
+        await pilot.pause(0.3)
+        runs_screen = app.screen
+        assert isinstance(runs_screen, RunsScreen)
+        by_id = {run.id: run for run in runs_screen.runs}
+        t0 = now()
+        app.post_message(OpenDiff(by_id[base_id], by_id[cand_id]))
+        painted = await log.wait(t0, data=True, timeout=60)
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and screen.diff is not None and shown
+        assert len(screen.rows) == len(screen.diff)
+        out["first_data_paint"] = (painted - t0) * 1000
+        out["diff_computed"] = (shown[0] - t0) * 1000
+        verdict = screen.query_one("#diff-verdict").render()
+        out["verdict"] = str(verdict)[:80]
+        out["cases_compared"] = screen.diff.summary.pairing.compared
+    return out
+
+
+def run_diff_children(args: argparse.Namespace, base_id: str, cand_id: str) -> list[float]:
+    reps = 2 if args.quick else 5
+    samples = []
+    for i in range(reps):
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child-diff", base_id, cand_id]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=code_dir())
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode or not lines:
+            raise SystemExit(f"diff UI child {i} failed:\n{proc.stdout}\n{proc.stderr}")
+        result = json.loads(lines[-1])
+        if result["cases_compared"] != 100_000:
+            raise SystemExit(f"diff UI child compared {result['cases_compared']} cases")
+        samples.append(result["first_data_paint"])
+        print(
+            f"  diff ui child {i + 1}/{reps}: diff computed {result['diff_computed']:.0f} ms,"
+            f" first data rows {result['first_data_paint']:.0f} ms; {result['verdict']!r}",
+            flush=True,
+        )
+    return samples
+
+
+TIME_V = Path("/usr/bin/time")
+RUSAGE_WRAPPER = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def timed_peak(argv: list[str]) -> tuple[float, float]:
+    """(wall ms, peak RSS MB of the process tree) of `argv`, stdout to /dev/null: through
+    `/usr/bin/time -v` if present, else a fresh wrapper reading getrusage(RUSAGE_CHILDREN)."""
+    if TIME_V.exists():
+        cmd = [str(TIME_V), "-v", *argv]
+    else:
+        cmd = [sys.executable, "-c", RUSAGE_WRAPPER, *argv]
+    t0 = now()
+    proc = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=code_dir()
+    )
+    wall = (now() - t0) * 1000
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr[-2000:]}")
+    if TIME_V.exists():
+        found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        if found is None:
+            raise SystemExit(f"no peak RSS in the output of {TIME_V}: {proc.stderr[-500:]}")
+        kb = int(found[1])
+    else:
+        kb = int(proc.stderr.strip().splitlines()[-1])
+    return wall, kb * 1024 / 1e6
+
+
+def diff_cli(base_id: str, cand_id: str, reps: int) -> tuple[list[float], list[float]]:
+    argv = evaltui_argv("diff", base_id[:8], cand_id[:8], "--json", "--store", str(STORE_DIFF))
+    check = subprocess.run(argv, capture_output=True, cwd=code_dir(), timeout=120)
+    if check.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed: {check.stderr.decode()[-2000:]}")
+    if json.loads(check.stdout)["totalCasesCompared"] != 100_000:
+        raise SystemExit("evaltui diff --json did not compare 100,000 cases")
+    walls, peaks = [], []
+    for _ in range(reps):
+        wall, peak = timed_peak(argv)
+        walls.append(wall)
+        peaks.append(peak)
+    return walls, peaks
+
+
+JOIN_SQL = """SELECT a.idx, sa.scorer_name, sa.score, sb.score
+FROM cases a
+JOIN cases b ON b.run_id = :cand AND b.idx = a.idx
+JOIN scores sa ON sa.case_id = a.id
+JOIN scores sb ON sb.case_id = b.id AND sb.scorer_name = sa.scorer_name
+WHERE a.run_id = :base"""
+
+
+def join_floor(base_id: str, cand_id: str, reps: int) -> list[float]:
+    """The plain per-case per-scorer SQL join of the two runs on idx (fetchall), on a copy of
+    the store with an index on cases(run_id, idx) (built untimed), a fresh connection each."""
+    folder = Path(tempfile.mkdtemp(prefix="evaltui-bench-floor-"))
+    try:
+        copy = folder / STORE_DIFF.name
+        shutil.copyfile(STORE_DIFF, copy)
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            conn.execute("CREATE INDEX bench_cases_run_idx ON cases(run_id, idx)")
+            conn.commit()
+        params = {"base": base_id, "cand": cand_id}
+        samples = []
+        for i in range(reps + 1):  # the first one warms the copy's pages
+            conn = ro_connect(copy)
+            try:
+                t0 = now()
+                rows = conn.execute(JOIN_SQL, params).fetchall()
+                if i:
+                    samples.append((now() - t0) * 1000)
+            finally:
+                conn.close()
+            if len(rows) != 300_000:
+                raise SystemExit(f"the floor join returned {len(rows)} rows, not 300,000")
+        return samples
+    finally:
+        shutil.rmtree(folder)
+
+
+def diff_rows(args: argparse.Namespace) -> list[Row]:
+    """Measure 8: the diff screen and `evaltui diff --json` against the SQL join floor."""
+    base_id, cand_id = diff_run_ids(STORE_DIFF)
+    q = args.quick
+    print("8c: floor (SQL join on idx, indexed copy)", flush=True)
+    floor = join_floor(base_id, cand_id, 3 if q else 5)
+    floor_stat = Stat.of(floor)
+    print("8a: diff screen in fresh headless apps", flush=True)
+    screen = run_diff_children(args, base_id, cand_id)
+    print("8b: evaltui diff --json", flush=True)
+    walls, peaks = diff_cli(base_id, cand_id, 2 if q else 5)
+    label = "SQL join on idx"
+    return [
+        Row(
+            "8a. OpenDiff \u2192 DiffTable data rows painted, verdict shown (2\u00d7100k)",
+            "ms",
+            Stat.of(screen),
+            1000,
+            floor_stat,
+            label,
+            samples=screen,
+            ratio_target=2,
+        ),
+        Row(
+            "8b. `evaltui diff BASE CAND --json > /dev/null` (2\u00d7100k)",
+            "ms",
+            Stat.of(walls),
+            3000,
+            floor_stat,
+            label,
+            samples=walls,
+            ratio_target=2,
+        ),
+        Row(
+            "8b. peak RSS of the same (max over its process tree)",
+            "MB",
+            Stat.of(peaks),
+            300,
+            samples=peaks,
+        ),
+        Row(
+            "8c. floor: SQL join of the two runs on idx with scores (copy + index on"
+            " cases(run_id, idx))",
+            "ms",
+            floor_stat,
+            samples=floor,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------- 4-5: pty
@@ -808,23 +1032,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--only", help="comma-separated measure numbers, e.g. 1,4")
     ap.add_argument("--child-ui", metavar="RUN_ID", help=argparse.SUPPRESS)
+    ap.add_argument("--child-diff", nargs=2, metavar="RUN_ID", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child_ui:
         cycles, presses = (1, 10) if args.quick else (3, 30)
         result = asyncio.run(ui_child(STORE_100K, args.child_ui, cycles, presses))
         print(json.dumps(result))
         return
-    only = {int(n) for n in args.only.split(",")} if args.only else set(range(1, 8))
-    if not only <= set(range(1, 8)):
-        ap.error("--only takes numbers from 1 to 7")
-    missing = [p for p in (STORE_100K, STORE_1M) if not p.exists()]
+    if args.child_diff:
+        print(json.dumps(asyncio.run(diff_child(STORE_DIFF, *args.child_diff))))
+        return
+    only = {int(n) for n in args.only.split(",")} if args.only else set(range(1, 9))
+    if not only <= set(range(1, 9)):
+        ap.error("--only takes numbers from 1 to 8")
+    needs = {STORE_100K: {1, 2, 3, 6, 7}, STORE_1M: {4, 5, 6}, STORE_DIFF: {8}}
+    missing = [p for p, used in needs.items() if used & only and not p.exists()]
     if missing:
         raise SystemExit(f"missing {', '.join(map(str, missing))}: run bench/make_stores.py")
     started = now()
-    runs = {
-        "100k": bench_run_id(STORE_100K, "bench-100k"),
-        "1m": bench_run_id(STORE_1M, "bench-1m"),
-    }
+    runs = {}
+    if only & needs[STORE_100K]:
+        runs["100k"] = bench_run_id(STORE_100K, "bench-100k")
+    if only & needs[STORE_1M]:
+        runs["1m"] = bench_run_id(STORE_1M, "bench-1m")
     folder, digest = snapshot_code()
     info = machine() | {"evaltui_sha256": digest}
     rows: list[Row] = []
@@ -843,6 +1073,8 @@ def main(argv: list[str] | None = None) -> None:
         if 7 in only:
             print("7: headless CLI", flush=True)
             rows += cli_rows(args.quick, runs["100k"])
+        if 8 in only:
+            rows += diff_rows(args)
     finally:
         shutil.rmtree(folder)
     info["loadavg_end"] = os.getloadavg()
