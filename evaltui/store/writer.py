@@ -431,6 +431,32 @@ class StoreWriter:
         except sqlite3.Error as error:
             raise explain_write(error, self.path) from None
 
+    def run_ids(self) -> list[str]:
+        """Every run, in `listRuns` order."""
+        return [str(row[0]) for row in self.fetch("SELECT id FROM runs ORDER BY started_at, rowid")]
+
+    def run_model_and_start(self, run_id: str) -> tuple[str, int]:
+        found = self.fetch("SELECT model, started_at FROM runs WHERE id = ?", (run_id,))
+        if not found:
+            raise StoreError(f"no run {run_id} in {self.path}")
+        return str(found[0][0]), int(found[0][1])
+
+    def run_cases(self, run_id: str) -> list[Any]:
+        """`(id, idx, input, output, latency_ms, error)` of a run's cases in idx order."""
+        return self.fetch(
+            "SELECT id, idx, input, output, latency_ms, error FROM cases WHERE run_id = ?"
+            " ORDER BY idx, rowid",
+            (run_id,),
+        )
+
+    def run_scores(self, run_id: str) -> list[Any]:
+        """`(case_id, scorer_name, score, reason)` of a run's scores."""
+        return self.fetch(
+            "SELECT s.case_id, s.scorer_name, s.score, s.reason FROM scores s"
+            " JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? ORDER BY s.scorer_name, s.rowid",
+            (run_id,),
+        )
+
     def already_imported(self, sha256: str) -> bool:
         row = self._db.execute("SELECT 1 FROM evaltui_imports WHERE sha256 = ?", (sha256,))
         return row.fetchone() is not None

@@ -11,12 +11,12 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaltui.store.errors import StoreError
+from evaltui.store.foreign import NotDeepEvalStore, deepeval_test_runs
 from evaltui.store.writer import WriteBatch
 from evaltui.traces import deepeval
 from evaltui.traces.otlp import FieldError
@@ -87,23 +87,20 @@ def write_run(
 
 def sqlite_documents(path: Path) -> Iterator[DeepEvalDocument]:
     """The test runs of a DeepEval local store (`deepeval.db`), oldest first, read-only."""
-    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-            if "test_runs" not in tables:
-                raise ImportFailure(
-                    "a SQLite file but not a DeepEval local store (no test_runs table); "
-                    "a RunStore is opened with `evaltui PATH`, not imported"
-                )
-            for row_id, payload in db.execute("SELECT id, payload_json FROM test_runs ORDER BY id"):
-                where = f"test_runs row {row_id}"
-                try:
-                    doc = json.loads(payload)
-                except (TypeError, ValueError) as error:
-                    raise ImportFailure(f"{where}: payload_json is not JSON ({error})") from None
-                if not isinstance(doc, dict) or not deepeval.is_test_run(doc):
-                    raise ImportFailure(f"{where}: payload_json is not a DeepEval test run")
-                yield DeepEvalDocument(doc, where)
+        for row_id, payload in deepeval_test_runs(path):
+            where = f"test_runs row {row_id}"
+            try:
+                doc = json.loads(payload or "")
+            except (TypeError, ValueError) as error:
+                raise ImportFailure(f"{where}: payload_json is not JSON ({error})") from None
+            if not isinstance(doc, dict) or not deepeval.is_test_run(doc):
+                raise ImportFailure(f"{where}: payload_json is not a DeepEval test run")
+            yield DeepEvalDocument(doc, where)
+    except NotDeepEvalStore:
+        raise ImportFailure(
+            "a SQLite file but not a DeepEval local store (no test_runs table); "
+            "a RunStore is opened with `evaltui PATH`, not imported"
+        ) from None
     except sqlite3.Error as error:
         raise ImportFailure(f"cannot read it as SQLite ({error})") from None

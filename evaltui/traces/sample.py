@@ -292,17 +292,9 @@ def _groups(remaining: int) -> Iterator[list[tuple[SpanKind, str]]]:
 
 
 def _cases(writer: StoreWriter, run_id: str) -> list[_Case]:
-    rows = writer.fetch(
-        "SELECT id, idx, input, output, latency_ms, error FROM cases WHERE run_id = ?"
-        " ORDER BY idx, rowid",
-        (run_id,),
-    )
+    rows = writer.run_cases(run_id)
     scores: dict[str, list[tuple[str, float, str | None]]] = {}
-    for case_id, name, score, reason in writer.fetch(
-        "SELECT s.case_id, s.scorer_name, s.score, s.reason FROM scores s"
-        " JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? ORDER BY s.scorer_name, s.rowid",
-        (run_id,),
-    ):
+    for case_id, name, score, reason in writer.run_scores(run_id):
         scores.setdefault(case_id, []).append((name, score, reason))
     return [
         _Case(
@@ -333,14 +325,11 @@ def generate_sample_traces(
     """Write sample traces for the cases of `run_ids` (every run when None)."""
     writer.ensure_schema()
     if run_ids is None:
-        run_ids = [row[0] for row in writer.fetch("SELECT id FROM runs ORDER BY started_at, rowid")]
+        run_ids = writer.run_ids()
     rng = random.Random(seed)
     stats = SampleStats()
     for number, run_id in enumerate(run_ids):
-        found = writer.fetch("SELECT model, started_at FROM runs WHERE id = ?", (run_id,))
-        if not found:
-            raise StoreError(f"no run {run_id} in {writer.path}")
-        model, started_at = found[0]
+        model, started_at = writer.run_model_and_start(run_id)
         with writer.transaction() as batch:
             for position, case in enumerate(_cases(writer, run_id)):
                 start_ns = (started_at + position * 1500) * MS
