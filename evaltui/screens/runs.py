@@ -25,7 +25,7 @@ from evaltui.formatting import (
 from evaltui.messages import OpenDiff, OpenRun
 from evaltui.models import Run, RunStatus, RunSummary
 from evaltui.store import RunStore, StoreError
-from evaltui.textsafe import safe_line
+from evaltui.textsafe import one_line, safe_line
 
 COLUMNS = (
     ("suite", "Suite"),
@@ -278,7 +278,8 @@ class RunsScreen(Screen[None]):
             self._update_row(changed)
         if self.baseline is not None:
             self.notify(
-                f"Baseline: {run.name} ({run.id[:8]}); press d on a candidate", markup=False
+                f"Baseline: {one_line(run.name, 80)} ({run.id[:8]}); press d on a candidate",
+                markup=False,
             )
         self._show_counts()
 
