@@ -182,6 +182,8 @@ class JobScreen(Screen[None]):
         self.config = config
         self.run_id: str | None = None
         self.finished = False
+        self._pending: list[Text] = []
+        self._totals: JobTotals | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="job-title")
@@ -199,6 +201,7 @@ class JobScreen(Screen[None]):
                 f"  with {', '.join(self.plan.scorer_names)}",
             )
         )
+        self.set_interval(0.1, self._flush)
         self.run_job()
 
     @work(exclusive=True, group="job-run")
@@ -219,6 +222,7 @@ class JobScreen(Screen[None]):
             return
         finally:
             writer.close()
+        self._flush()
         self.run_id = outcome.run_id
         self.finished = True
         resumed = f" ({outcome.resumed} saved earlier were kept)" if outcome.resumed else ""
@@ -231,14 +235,16 @@ class JobScreen(Screen[None]):
         self._show_totals(outcome.totals)
 
     def _on_result(self, result: CaseResult | None, case: Case, totals: JobTotals) -> None:
-        self.query_one(ProgressBar).update(progress=totals.done)
-        self._show_totals(totals)
+        """Queue the case's line; `_flush` paints queued lines ten times a second, so a fast
+        judge does not repaint the screen a thousand times."""
+        self._totals = totals
         line = Text(f"#{case.idx:<6}")
         if result is None:
             line.append("task had failed: scored 0 as the engine does", style="yellow")
         else:
             if result.task is not None and result.task.error is not None:
-                line.append(f"task error: {result.task.error.message}", style="bold red")
+                line.append("task error: ", style="bold red")
+                line.append_text(safe_line(result.task.error.message, limit=120))
             for verdict in result.verdicts:
                 if verdict.score is None:
                     line.append(f"{verdict.judge}: error ", style="bold red")
@@ -250,7 +256,17 @@ class JobScreen(Screen[None]):
                         style="green" if passed else "bold red",
                     )
                     line.append_text(safe_line(verdict.reason or "", limit=120))
-        self.query_one(RichLog).write(line)
+        self._pending.append(line)
+
+    def _flush(self) -> None:
+        if self._pending:
+            log = self.query_one(RichLog)
+            for line in self._pending:
+                log.write(line)
+            self._pending.clear()
+        if self._totals is not None:
+            self.query_one(ProgressBar).update(progress=self._totals.done)
+            self._show_totals(self._totals)
 
     def _show_totals(self, totals: JobTotals) -> None:
         cost = (
