@@ -241,3 +241,60 @@ async def test_batch_jobs_record_their_batch_in_the_new_run(
     assert new_run.status == "completed"
     assert new_run.config.value["evaltui"]["batches"] == [batch_id]
     assert outcome.totals.done == len(ok_ids)
+
+
+def test_rerun_with_a_command_task(
+    builder: StoreBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = builder.suite("s")
+    run = builder.run(suite, "old-model")
+    for idx in range(4):
+        builder.case(
+            run,
+            idx,
+            input={"input": f"q{idx}", "expected": f"a{idx}"},
+            output="wrong",
+            expected=f"a{idx}",
+            scores={"exact": 0.0},
+        )
+    builder.finish(run)
+    task = tmp_path / "task.py"
+    task.write_text(  # answers correctly except for q3, where it fails
+        "import json, sys\nitem = json.load(sys.stdin)\n"
+        "question = item['input'] if isinstance(item, dict) else item\n"
+        "if question == 'q3':\n    sys.exit('boom')\n"
+        "print('a' + question[1:])\n"
+    )
+    config = tmp_path / "evaltui.toml"
+    config.write_text(f'[tasks.fixed]\ntype = "command"\nargv = ["{sys.executable}", "{task}"]\n')
+    code = main(
+        [
+            "rerun",
+            run,
+            "--task",
+            "fixed",
+            "--judge",
+            "exact",
+            "--config",
+            str(config),
+            "--store",
+            str(builder.path),
+            "--json",
+        ]
+    )
+    assert code == 0
+    done = json.loads(capsys.readouterr().out.splitlines()[-1])["done"]
+    with sqlite3.connect(builder.path) as db:
+        rows = db.execute(
+            "SELECT c.idx, c.output, c.error, s.score, s.reason FROM cases c"
+            " JOIN scores s ON s.case_id = c.id WHERE c.run_id = ? ORDER BY c.idx",
+            (done["run_id"],),
+        ).fetchall()
+    assert [(idx, output, score) for idx, output, _, score, _ in rows[:3]] == [
+        (0, "a0", 1.0),
+        (1, "a1", 1.0),
+        (2, "a2", 1.0),
+    ]
+    idx, output, error, score, reason = rows[3]
+    assert (idx, output, score) == (3, None, 0.0)  # the engine's rule for a failed task
+    assert json.loads(error)["message"] and reason.startswith("Task failed: ")
