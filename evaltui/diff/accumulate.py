@@ -67,6 +67,25 @@ class RunAccumulator:
         self._score_codes: array[int] = array("q")
         self._score_values: array[float] = array("d")
         self._names: dict[str, int] = {}
+        # False once `add_keys` was used: no input digests, costs or error flags (a quick
+        # first look at a diff, paired by idx).
+        self.complete = True
+
+    def add_keys(self, rows: Sequence[tuple[int, int, str]]) -> None:
+        """A chunk of `(rowid, idx, case id)` rows only: what lies before a case's big text
+        columns. Digests are zeros, costs NaN and error flags unset; `complete` turns False."""
+        self.complete = False
+        if not rows:
+            return
+        rowids, idxs, ids = zip(*rows, strict=True)
+        self._rowids.extend(rowids)
+        self._idxs.extend(idxs)
+        self._ids.extend(ids)
+        self._digests += bytes(DIGEST_SIZE * len(rows))
+        self._errored += bytes(len(rows))
+        nan = array("d", [math.nan]) * len(rows)
+        for column in self._cost:
+            column.extend(nan)
 
     def add_cases(self, rows: Sequence[CaseRow]) -> None:
         """A chunk of case rows, in any order; inputs are hashed and dropped at once."""
@@ -127,6 +146,7 @@ class RunAccumulator:
             "score_codes": self._score_codes.tobytes(),
             "score_values": self._score_values.tobytes(),
             "names": list(self._names),
+            "complete": self.complete,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -150,3 +170,4 @@ class RunAccumulator:
         self._score_codes = filled("q", state["score_codes"])
         self._score_values = filled("d", state["score_values"])
         self._names = {name: code for code, name in enumerate(state["names"])}
+        self.complete = bool(state.get("complete", True))

@@ -56,6 +56,9 @@ class RunColumns:
     scores: Mapping[str, FloatArray]  # in compareRuns' order of first appearance
     min_scores: FloatArray  # NaN: no score at all (getRunSummary counts it nowhere)
     totals: RunTotals
+    # False for a quick read (`RunAccumulator.add_keys`): digests, errored, latency/tokens
+    # and totals are placeholders, only idx, ids and scores are real.
+    complete: bool = True
 
     def __len__(self) -> int:
         return len(self.case_ids)
@@ -103,6 +106,7 @@ class ColumnsBuilder(RunAccumulator):
                 tokens_in=self._sums[1],
                 tokens_out=self._sums[2],
             ),
+            complete=self.complete,
         )
 
     def _score_columns(

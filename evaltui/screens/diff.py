@@ -3,6 +3,8 @@ paired cases worst first."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import ClassVar
 
 import numpy as np
@@ -19,7 +21,7 @@ from evaltui.formatting import duration
 from evaltui.models import Run
 from evaltui.screens.diff_case import DiffCaseScreen
 from evaltui.store import RunStore, StoreError
-from evaltui.store.compare import diff_runs
+from evaltui.store.compare import diff_runs, quick_diff_runs
 from evaltui.textsafe import safe_line
 from evaltui.widgets.diff_table import DiffTable, signed
 
@@ -39,6 +41,13 @@ VERDICT_STYLE = {
     Verdict.NO_CHANGE: ("NO CHANGE beyond noise", "bold"),
 }
 PREVIEW_PAGE = 100
+CHECKING = "checking\u2026"
+PAINT_WAIT = 0.5  # s: at most this long for the first look to be painted before checking
+
+
+def is_quick(diff: RunDiff) -> bool:
+    """A first look (`quick_diff_runs`): pairing, CIs, cost and errors not yet known."""
+    return not (diff.baseline.complete and diff.candidate.complete)
 
 
 def scorer_table(diff: RunDiff) -> Table:
@@ -58,7 +67,11 @@ def scorer_table(diff: RunDiff) -> Table:
     for scorer in diff.summary.scorers:
         ci = scorer.ci
         interval = (
-            "-" if ci.low is None or ci.high is None else f"{signed(ci.low)}..{signed(ci.high)}"
+            CHECKING
+            if is_quick(diff)
+            else "-"
+            if ci.low is None or ci.high is None
+            else f"{signed(ci.low)}..{signed(ci.high)}"
         )
         style = "bold red" if scorer.verdict == Verdict.REGRESSION else ""
         table.add_row(
@@ -146,24 +159,83 @@ class DiffScreen(Screen[None]):
 
     @work(exclusive=True, group="diff-load")
     async def load(self) -> None:
+        """Two stages: a quick first look (idx, ids and scores only, paired by idx, no
+        confidence intervals) painted at once, then the full diff (input pairing check,
+        cost, errors, CIs), which replaces it."""
         self.query_one("#diff-title", Static).update(self._title())
         self.query_one("#diff-verdict", Static).update(Text("comparing\u2026", style="dim"))
+        self.previews.clear()
+        try:
+            quick = await quick_diff_runs(self.store, self.baseline, self.candidate)
+        except StoreError as error:
+            self.notify(str(error), title="Cannot compare", severity="error", markup=False)
+            return
+        self.diff = quick
+        self._show_summary(quick)
+        self._apply()
+        # Let the first look be painted before the full read takes the CPUs.
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(painted.wait(), PAINT_WAIT)
         try:
             diff = await diff_runs(self.store, self.baseline, self.candidate, DiffOptions())
         except StoreError as error:
             self.notify(str(error), title="Cannot compare", severity="error", markup=False)
             return
+        self._replace(diff)
+
+    def _replace(self, diff: RunDiff) -> None:
+        """Show the full diff in place of the first look, on the cursor's case if it moved."""
+        table = self.query_one(DiffTable)
+        keep = self.case_at(table.cursor) if table.cursor > 0 else None
+        previous = self.diff
         self.diff = diff
-        self.previews.clear()
         self._show_summary(diff)
         self._apply()
+        if keep is not None:
+            position = self._position_of(keep)
+            if position is not None:
+                table.move_to(position)
+        pairing = diff.summary.pairing
+        if previous is not None and pairing.used != previous.summary.pairing.used:
+            self.notify(
+                f"Paired by {pairing.used.value}, not idx: {pairing.reason}",
+                title="Pairing changed",
+                severity="warning",
+                markup=False,
+            )
+
+    def _position_of(self, case: CaseDiff) -> int | None:
+        """Where the case (by its candidate, else baseline, case id) is in the rows now."""
+        diff = self.diff
+        if diff is None:
+            return None
+        for case_id, columns, positions in (
+            (case.candidate_case_id, diff.candidate, diff.cand_pos),
+            (case.baseline_case_id, diff.baseline, diff.base_pos),
+        ):
+            if case_id is None:
+                continue
+            try:
+                at = columns.case_ids.index(case_id)
+            except ValueError:
+                continue
+            rows = np.flatnonzero(positions == at)
+            if len(rows):
+                found = np.flatnonzero(self.rows == rows[0])
+                if len(found):
+                    return int(found[0])
+        return None
 
     def _show_summary(self, diff: RunDiff) -> None:
         summary = diff.summary
+        quick = is_quick(diff)
         word, style = VERDICT_STYLE[summary.verdict]
-        verdict = Text.assemble(
-            (f" {word} ", style), " ", safe_line(summary.verdict_reason, limit=300)
-        )
+        verdict = Text.assemble((f" {word} ", style), " ")
+        if quick:
+            verdict.append("provisional: pairing and CIs still being checked\u2026 ", style="dim")
+        verdict.append_text(safe_line(summary.verdict_reason, limit=300))
         if summary.regressed:
             verdict.append("  compareRuns: regressed", style="red")
         self.query_one("#diff-verdict", Static).update(verdict)
@@ -179,6 +251,10 @@ class DiffScreen(Screen[None]):
         else:
             context.display = False
         self.query_one("#diff-scorers", Static).update(scorer_table(diff))
+        if quick:
+            line = f"cost \u0394 {CHECKING}  \u00b7  pairing {CHECKING}"
+            self.query_one("#diff-cost", Static).update(safe_line(line, limit=400))
+            return
         cost = summary.cost
         pairing = summary.pairing
         sign = "+" if cost.latency_delta_ms >= 0 else "-"
@@ -195,10 +271,16 @@ class DiffScreen(Screen[None]):
     def _apply(self) -> None:
         if self.diff is None:
             return
-        self.rows = self.diff.rows(self.filter, self.scorer)
+        quick = is_quick(self.diff)
+        if quick and self.filter == DiffFilter.ERRORED:  # errors are not read yet
+            self.rows = self.rows[:0]
+            count = CHECKING
+        else:
+            self.rows = self.diff.rows(self.filter, self.scorer)
+            count = f"{len(self.rows)} of {len(self.diff)} rows"
         scorers = [self.scorer] if self.scorer else list(self.diff.scorer_names)
         self.query_one(DiffTable).set_rows(len(self.rows), self.row_at, scorers)
-        parts = [f"{len(self.rows)} of {len(self.diff)} rows", f"filter {self.filter.value}"]
+        parts = [count, f"filter {self.filter.value}"]
         if self.scorer:
             parts.append(f"scorer {self.scorer}")
         parts.append("worst first")
@@ -265,15 +347,26 @@ class DiffScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def _checking(self) -> bool:
+        """True (and says so) while only the first look is shown: its pairing may change."""
+        if self.diff is not None and is_quick(self.diff):
+            self.notify("Still checking the pairing\u2026", timeout=2)
+            return True
+        return False
+
     def action_agreement(self) -> None:
         from evaltui.screens.agreement import AgreementScreen
 
-        if self.diff is not None:
+        if self.diff is not None and not self._checking():
             self.app.push_screen(AgreementScreen(self.diff, self.diff.summary.threshold))
 
     @on(DiffTable.Opened)
     def _open(self, event: DiffTable.Opened) -> None:
-        if self.diff is not None and self.case_at(event.position) is not None:
+        if (
+            self.diff is not None
+            and self.case_at(event.position) is not None
+            and not self._checking()
+        ):
             self.app.push_screen(DiffCaseScreen(self.store, self, event.position))
 
     def follow(self, position: int) -> None:

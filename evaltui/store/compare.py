@@ -18,7 +18,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from evaltui.diff import ColumnsBuilder, DiffOptions, RunColumns, RunDiff, compare
+from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, RunDiff, compare
 from evaltui.models import Run, RunStatus
 from evaltui.store import runload
 from evaltui.store.errors import StoreError, explain
@@ -43,15 +43,16 @@ class _ThreadRead:
     """One run read and built in a worker thread on a connection of its own; `interrupt()`
     (from the event loop, when the awaiting task is cancelled) stops it at the next row."""
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
+    def __init__(self, store: RunStore, run_id: str, full: bool = True) -> None:
         self.uri, self.timeout, self.run_id = store._uri, store._timeout, run_id
+        self.full = full
         self._conn: sqlite3.Connection | None = None
 
     def __call__(self) -> RunColumns:
         conn = runload.connect(self.uri, self.timeout)
         self._conn = conn
         try:
-            builder = runload.read_run(conn, self.run_id, ColumnsBuilder(self.run_id))
+            builder = runload.read_run(conn, self.run_id, ColumnsBuilder(self.run_id), self.full)
         finally:
             self._conn = None
             conn.close()
@@ -64,10 +65,11 @@ class _ThreadRead:
                 conn.interrupt()
 
 
-async def load_run_columns(store: RunStore, run_id: str) -> RunColumns:
+async def load_run_columns(store: RunStore, run_id: str, full: bool = True) -> RunColumns:
     """Every case of a run as columns: idx, id, scores, latency/tokens, error flag and an
-    input digest. getRunSummary's sums come from the same pass. Read in a thread."""
-    read = _ThreadRead(store, run_id)
+    input digest. getRunSummary's sums come from the same pass. Read in a thread.
+    `full=False`: only idx, id and scores (`RunColumns.complete` is False)."""
+    read = _ThreadRead(store, run_id, full)
     try:
         return await asyncio.to_thread(read)
     except sqlite3.Error as error:
@@ -77,12 +79,12 @@ async def load_run_columns(store: RunStore, run_id: str) -> RunColumns:
         raise
 
 
-async def _load_in_worker(store: RunStore, run_id: str) -> RunColumns | None:
+async def _load_in_worker(store: RunStore, run_id: str, full: bool = True) -> RunColumns | None:
     """The run's columns read by a worker process (`runload.main`); None if the worker could
     not be started or failed (the caller then reads the run here, and reports any error)."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *runload.worker_command(store._uri, run_id, store._timeout),
+            *runload.worker_command(store._uri, run_id, store._timeout, full),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -124,21 +126,22 @@ async def _smaller_run(store: RunStore, baseline: Run, candidate: Run) -> int:
 
 
 async def load_pair(
-    store: RunStore, baseline: Run, candidate: Run
+    store: RunStore, baseline: Run, candidate: Run, full: bool = True
 ) -> tuple[RunColumns, RunColumns]:
     """The columns of both runs: read at once by two worker processes when both runs are
     big, else here; a run whose worker fails is read here after all (which reports the
-    store's error, if that was the cause)."""
+    store's error, if that was the cause). `full=False`: the quick read of
+    `load_run_columns`."""
     if baseline.id == candidate.id:
-        columns = await load_run_columns(store, baseline.id)
+        columns = await load_run_columns(store, baseline.id, full)
         return columns, columns
     if not _can_spawn() or await _smaller_run(store, baseline, candidate) < WORKER_MIN_CASES:
         return (
-            await load_run_columns(store, baseline.id),
-            await load_run_columns(store, candidate.id),
+            await load_run_columns(store, baseline.id, full),
+            await load_run_columns(store, candidate.id, full),
         )
     workers = [
-        asyncio.create_task(_load_in_worker(store, run_id))
+        asyncio.create_task(_load_in_worker(store, run_id, full))
         for run_id in (baseline.id, candidate.id)
     ]
     try:
@@ -149,9 +152,9 @@ async def load_pair(
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     if base is None:
-        base = await load_run_columns(store, baseline.id)
+        base = await load_run_columns(store, baseline.id, full)
     if cand is None:
-        cand = await load_run_columns(store, candidate.id)
+        cand = await load_run_columns(store, candidate.id, full)
     return base, cand
 
 
@@ -195,6 +198,18 @@ async def diff_runs(
     """Load both runs (at once, see `load_pair`) and compare them off the event loop."""
     base, cand = await load_pair(store, baseline, candidate)
     return await asyncio.to_thread(compare, baseline, candidate, base, cand, options)
+
+
+QUICK_OPTIONS = DiffOptions(pair_by=PairBy.IDX, resamples=0)
+
+
+async def quick_diff_runs(store: RunStore, baseline: Run, candidate: Run) -> RunDiff:
+    """A first look at a diff, for the screen: only idx, ids and scores are read (nothing
+    from a case row's overflow pages), paired by idx, without confidence intervals. Its
+    pairing reason, cost, errored flags and verdict are provisional (columns not
+    `complete`): `diff_runs` gives the real ones."""
+    base, cand = await load_pair(store, baseline, candidate, full=False)
+    return await asyncio.to_thread(compare, baseline, candidate, base, cand, QUICK_OPTIONS)
 
 
 async def input_previews(store: RunStore, case_ids: Sequence[str]) -> dict[str, str]:

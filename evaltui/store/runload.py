@@ -29,6 +29,8 @@ CASE_CHUNK = 1000  # cases per fetch: bounds the input text held at once
 SCORE_CHUNK = 5000
 CASES_SQL = """SELECT rowid, idx, id, latency_ms, tokens_in, tokens_out, error IS NOT NULL,
     CAST(input AS BLOB) FROM cases WHERE run_id = ?"""
+# A quick read: only what precedes the big text columns of a case row (no overflow pages).
+KEYS_SQL = "SELECT rowid, idx, id FROM cases WHERE run_id = ?"
 SCORES_SQL = """SELECT c.rowid, s.scorer_name, s.score
     FROM cases c JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?"""
 
@@ -52,12 +54,16 @@ def connect(uri: str, timeout: float) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
 
 
-def read_run(conn: sqlite3.Connection, run_id: str, into: Accumulator) -> Accumulator:
-    """Stream every case and score of the run into `into`; return it."""
-    cursor = conn.execute(CASES_SQL, (run_id,))
+def read_run(
+    conn: sqlite3.Connection, run_id: str, into: Accumulator, full: bool = True
+) -> Accumulator:
+    """Stream every case and score of the run into `into`; return it. `full=False` reads
+    only each case's rowid, idx and id (`RunAccumulator.add_keys`) and the scores."""
+    cursor = conn.execute(CASES_SQL if full else KEYS_SQL, (run_id,))
+    add = into.add_cases if full else into.add_keys
     try:
-        while rows := cursor.fetchmany(CASE_CHUNK):
-            into.add_cases(rows)
+        while rows := cursor.fetchmany(CASE_CHUNK if full else SCORE_CHUNK):
+            add(rows)
     finally:
         cursor.close()
     cursor = conn.execute(SCORES_SQL, (run_id,))
@@ -69,7 +75,7 @@ def read_run(conn: sqlite3.Connection, run_id: str, into: Accumulator) -> Accumu
     return into
 
 
-def worker_command(uri: str, run_id: str, timeout: float) -> list[str]:
+def worker_command(uri: str, run_id: str, timeout: float, full: bool = True) -> list[str]:
     """The argv of a worker process that reads one run (see the module docstring)."""
     here = Path(__file__).resolve()
     accumulate = here.parent.parent / "diff" / "accumulate.py"
@@ -83,18 +89,20 @@ def worker_command(uri: str, run_id: str, timeout: float) -> list[str]:
         uri,
         run_id,
         f"{timeout!r}",
+        *([] if full else ["keys"]),
     ]
 
 
 def main(argv: list[str]) -> int:
-    """Worker entry: `URI RUN_ID TIMEOUT`; the pickled `RunAccumulator.state()` on stdout,
-    or exit status 1 with the SQLite error on stderr."""
-    uri, run_id, timeout = argv
+    """Worker entry: `URI RUN_ID TIMEOUT [keys]`; the pickled `RunAccumulator.state()` on
+    stdout, or exit status 1 with the SQLite error on stderr. `keys`: a quick read."""
+    uri, run_id, timeout, *mode = argv
+    full = mode != ["keys"]
     gc.disable()  # a short-lived process that makes no cycles: no collections per chunk
     try:
         conn = connect(uri, float(timeout))
         try:
-            state = read_run(conn, run_id, RunAccumulator(run_id)).state()
+            state = read_run(conn, run_id, RunAccumulator(run_id), full).state()
         finally:
             conn.close()
     except sqlite3.Error as error:

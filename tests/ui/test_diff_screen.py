@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Static
 
 from evaltui.diff import DiffFilter
@@ -165,3 +167,96 @@ async def test_agreement_view(real_store: Path) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DiffScreen)
+
+
+RETRY_BASE = "c723c00c-8f1f-4576-85c1-792797cf72fd"
+RETRY_CAND = "b2c5363e-9681-44f4-9a4e-e06db1420844"
+
+
+async def _staged_ends_as_diff_runs(real_store: Path, base_id: str, cand_id: str) -> str:
+    """Open the diff screen, check its first look is marked provisional, let the full diff
+    arrive and check the screen ends with `diff_runs`' summary; return the cost line."""
+    from evaltui.diff import DiffOptions
+    from evaltui.screens import diff as diff_screen
+    from evaltui.store.compare import diff_runs
+
+    app = make_app(real_store)
+    firsts: list[str] = []
+    show = DiffScreen._show_summary
+
+    def record(screen: DiffScreen, diff: object) -> None:
+        show(screen, diff)  # type: ignore[arg-type]
+        firsts.append(plain(screen.query_one("#diff-cost", Static)))
+
+    DiffScreen._show_summary = record  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(100, 34)) as pilot:
+            await settle(pilot)
+            assert app.store is not None
+            base = await app.store.get_run(base_id)
+            cand = await app.store.get_run(cand_id)
+            screen = DiffScreen(app.store, base, cand)
+            await app.push_screen(screen)
+            await settle(pilot)
+            assert len(firsts) == 2  # the first look, then the full diff
+            assert "checking" in firsts[0] and "checking" not in firsts[1]
+            assert screen.diff is not None and not diff_screen.is_quick(screen.diff)
+            expected = await diff_runs(app.store, base, cand, DiffOptions())
+            assert screen.diff.summary == expected.summary
+            assert list(screen.rows) == list(expected.rows())
+            assert "checking" not in plain(screen.query_one("#diff-verdict", Static))
+            return firsts[1]
+    finally:
+        DiffScreen._show_summary = show  # type: ignore[method-assign]
+
+
+async def test_staged_load_ends_with_the_full_diff(real_store: Path) -> None:
+    line = await _staged_ends_as_diff_runs(real_store, CLAUDE_QA, GPT_QA)
+    assert "paired by idx" in line
+
+
+async def test_staged_load_switches_a_renumbered_retry_to_input(real_store: Path) -> None:
+    line = await _staged_ends_as_diff_runs(real_store, RETRY_BASE, RETRY_CAND)
+    assert "paired by input" in line
+
+
+async def test_the_full_diff_keeps_the_cursor_case(
+    real_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from evaltui.screens import diff as diff_screen
+
+    release = asyncio.Event()
+    full_diff = diff_screen.diff_runs
+
+    async def held(*args: Any) -> Any:
+        await release.wait()
+        return await full_diff(*args)
+
+    monkeypatch.setattr(diff_screen, "diff_runs", held)
+    app = make_app(real_store)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.pause()
+        while app.store is None:
+            await pilot.pause()
+        base = await app.store.get_run(RETRY_BASE)
+        cand = await app.store.get_run(RETRY_CAND)
+        screen = DiffScreen(app.store, base, cand)
+        await app.push_screen(screen)
+        while screen.diff is None:
+            await pilot.pause(0.01)
+        assert diff_screen.is_quick(screen.diff)
+        assert "checking" in plain(screen.query_one("#diff-cost", Static))
+        table = screen.query_one(DiffTable)
+        table.move_to(3)
+        before = screen.case_at(3)
+        assert before is not None and before.candidate_case_id is not None
+        await pilot.press("enter")  # no pair view while the pairing is being checked
+        assert app.screen is screen
+        release.set()
+        await settle(pilot)
+        assert screen.diff is not None and not diff_screen.is_quick(screen.diff)
+        assert screen.diff.summary.pairing.used.value == "input"
+        after = screen.case_at(table.cursor)
+        assert after is not None and after.candidate_case_id == before.candidate_case_id

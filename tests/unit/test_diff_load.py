@@ -199,3 +199,31 @@ def test_compact_json_is_json_dumps_of_the_object(pair_by: PairBy) -> None:
     )
     assert "".join(iter_json(diff, indent=False)) == expected + "\n"
     assert json.loads("".join(iter_json(diff, indent=True))) == json.loads(expected)
+
+
+async def test_quick_read_is_the_full_read_without_inputs_costs_or_errors(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen's first look: ids, idx and scores as the full read has them, the rest
+    placeholders (`complete` False), and the same numbers as an idx diff without CIs."""
+    for run_id in (GPT_QA, CLAUDE_QA, GPT_SUPPORT, RETRY_GPT):
+        full = await loading.load_run_columns(store, run_id)
+        quick = await loading.load_run_columns(store, run_id, full=False)
+        there = await loading._load_in_worker(store, run_id, full=False)
+        assert there is not None and full.complete
+        for columns in (quick, there):
+            assert not columns.complete and columns.case_ids == full.case_ids
+            np.testing.assert_array_equal(columns.idx, full.idx)
+            np.testing.assert_array_equal(columns.min_scores, full.min_scores)
+            assert list(columns.scores) == list(full.scores)
+            for name, column in columns.scores.items():
+                np.testing.assert_array_equal(column, full.scores[name])
+            assert not columns.errored.any() and np.isnan(columns.latency_ms).all()
+    monkeypatch.setattr(loading, "WORKER_MIN_CASES", 0)
+    for base_id, cand_id in PAIRS:
+        base, cand = await store.get_run(base_id), await store.get_run(cand_id)
+        quick_diff = await loading.quick_diff_runs(store, base, cand)
+        idx_diff = await loading.diff_runs(store, base, cand, loading.QUICK_OPTIONS)
+        assert quick_diff.summary.scorers == idx_diff.summary.scorers
+        assert quick_diff.summary.verdict == idx_diff.summary.verdict
+        assert list(quick_diff.rows()) == list(idx_diff.rows())
