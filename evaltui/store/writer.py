@@ -541,27 +541,22 @@ class StoreWriter:
         case_id = new_id()
         try:
             with self._immediate() as db:
-                db.execute(
-                    _CASE_SQL,
-                    (
-                        case_id,
-                        run_id,
-                        idx,
-                        input,
-                        output,
-                        expected,
-                        latency_ms,
-                        tokens_in,
-                        tokens_out,
-                        error,
-                    ),
+                batch = WriteBatch(db, None)
+                batch.add_case(
+                    case_id=case_id,
+                    run_id=run_id,
+                    idx=idx,
+                    input=input,
+                    output=output,
+                    expected=expected,
+                    latency_ms=latency_ms,
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                    error=error,
                 )
-                db.executemany(
-                    _SCORE_SQL,
-                    [(new_id(), case_id, name, score, reason) for name, score, reason in scores],
-                )
-        except sqlite3.Error as error:
-            raise explain_write(error, self.path) from None
+                batch.add_scores(case_id, scores)
+        except sqlite3.Error as failure:
+            raise explain_write(failure, self.path) from None
         return case_id
 
     def finish_run(self, run_id: str, status: str, threshold: float, finished_at: int) -> None:
