@@ -40,7 +40,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import platform
 import pty
 import random
 import re
@@ -64,8 +63,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CODE_ENV = "EVALTUI_BENCH_CODE"  # folder holding the evaltui package to measure
+from common import CODE_ENV, ROOT, Stat, code_dir, evaltui_argv, machine, pooled, ro_connect
+
 sys.path.insert(0, os.environ.get(CODE_ENV, str(ROOT)))
 
 DATA = ROOT / "bench" / "data"
@@ -87,18 +86,6 @@ Call = tuple[str, tuple[Any, ...]]
 
 
 # ---------------------------------------------------------------------------------- results
-
-
-@dataclass
-class Stat:
-    median: float
-    min: float
-    max: float
-    n: int
-
-    @classmethod
-    def of(cls, samples: Sequence[float]) -> Stat:
-        return cls(statistics.median(samples), min(samples), max(samples), len(samples))
 
 
 @dataclass
@@ -172,14 +159,6 @@ def table(rows: list[Row]) -> str:
 # ---------------------------------------------------------------------------------- helpers
 
 
-def code_dir() -> Path:
-    return Path(os.environ.get(CODE_ENV, str(ROOT)))
-
-
-def evaltui_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "evaltui", *args]
-
-
 def make_otlp() -> ModuleType:
     """bench/make_otlp.py as a module (its OTLP/JSON span generator and file writer)."""
     spec = importlib.util.spec_from_file_location("make_otlp", ROOT / "bench" / "make_otlp.py")
@@ -203,13 +182,6 @@ def copy_db(source: Path, target: Path) -> None:
         contextlib.closing(sqlite3.connect(target)) as t,
     ):
         s.backup(t)
-
-
-def ro_connect(path: Path) -> sqlite3.Connection:
-    """sqlite3 with the URI RunStore.open uses; the schema is read before returning."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
-    return conn
 
 
 def scalar(path: Path, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -267,14 +239,6 @@ def run_child(mode: str, *args: str, quick: bool = False, timeout: float = 300) 
     if proc.returncode or not lines:
         raise SystemExit(f"child {mode} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1])
-
-
-def pooled(children: list[dict[str, Any]], key: str) -> list[float]:
-    out: list[float] = []
-    for child in children:
-        value = child[key]
-        out.extend(value if isinstance(value, list) else [value])
-    return out
 
 
 # ---------------------------------------------------------------------------------- 1: UI
@@ -1265,27 +1229,6 @@ def deepeval_rows(args: argparse.Namespace) -> list[Row]:
 
 
 # ---------------------------------------------------------------------------------- main
-
-
-def machine() -> dict[str, Any]:
-    import textual
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "textual": textual.__version__,
-        "loadavg_start": os.getloadavg(),
-    }
 
 
 def snapshot_code(tries: int = 6) -> tuple[Path, str]:

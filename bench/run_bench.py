@@ -33,14 +33,12 @@ import fcntl
 import hashlib
 import json
 import os
-import platform
 import pty
 import re
 import select
 import shutil
 import signal
 import sqlite3
-import statistics
 import struct
 import subprocess
 import sys
@@ -52,8 +50,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CODE_ENV = "EVALTUI_BENCH_CODE"  # folder holding the evaltui package to measure
+from common import CODE_ENV, ROOT, Stat, code_dir, evaltui_argv, machine, pooled, ro_connect
+
 sys.path.insert(0, os.environ.get(CODE_ENV, str(ROOT)))
 
 DATA = ROOT / "bench" / "data"
@@ -72,18 +70,6 @@ Call = tuple[str, tuple[Any, ...]]
 
 
 # ---------------------------------------------------------------------------------- results
-
-
-@dataclass
-class Stat:
-    median: float
-    min: float
-    max: float
-    n: int
-
-    @classmethod
-    def of(cls, samples: Sequence[float]) -> Stat:
-        return cls(statistics.median(samples), min(samples), max(samples), len(samples))
 
 
 @dataclass
@@ -161,13 +147,6 @@ def bench_run_id(path: Path, suite: str) -> str:
     if row is None:
         raise SystemExit(f"{path}: no run named '{suite} [...]'; rebuild with make_stores.py")
     return str(row[0])
-
-
-def ro_connect(path: Path) -> sqlite3.Connection:
-    """sqlite3 with the URI RunStore.open uses; the schema is read before returning."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
-    return conn
 
 
 def replay(conn: sqlite3.Connection, calls: Sequence[Call]) -> float:
@@ -389,14 +368,6 @@ def run_ui_children(args: argparse.Namespace, run_id: str) -> list[dict[str, Any
             f"  ui child {i + 1}/{reps}: open {results[-1]['open_data_paint']:.0f} ms", flush=True
         )
     return results
-
-
-def pooled(children: list[dict[str, Any]], key: str) -> list[float]:
-    out: list[float] = []
-    for child in children:
-        value = child[key]
-        out.extend(value if isinstance(value, list) else [value])
-    return out
 
 
 # ---------------------------------------------------------------------------------- 8: diff
@@ -708,10 +679,6 @@ class PtyProcess:
         return fields["VmHWM"], fields["VmRSS"]
 
 
-def evaltui_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "evaltui", *args]
-
-
 def measure_startup(reps: int) -> dict[str, list[float]]:
     """Spawn -> 'bench-1m' drawn on the runs screen (and the peak RSS there); spawn -> exit
     of `import textual.app`."""
@@ -816,31 +783,6 @@ def cli_times(command: str, run_prefix: str, reps: int) -> list[float]:
 
 
 # ---------------------------------------------------------------------------------- main
-
-
-def machine() -> dict[str, Any]:
-    import textual
-
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "textual": textual.__version__,
-        "loadavg_start": os.getloadavg(),
-    }
-
-
-def code_dir() -> Path:
-    return Path(os.environ.get(CODE_ENV, str(ROOT)))
 
 
 def snapshot_code(tries: int = 6) -> tuple[Path, str]:
