@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, Self
 
 from evaltui.judges.base import JudgeInput, Usage, Verdict
 from evaltui.judges.context import BuildContext
@@ -84,22 +84,27 @@ def tail(text: str, limit: int = STDERR_TAIL) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
-class CommandJudge:
-    """Runs `argv` once per case; stdout must hold one JSON object with score and reason
-    (optionally `error`, `model`, `usage`, `cost_usd`)."""
+class ProgramOptions(Protocol):
+    argv: list[str]
+    timeout_s: float
+    cwd: str | None
+    env: dict[str, str]
 
-    Options: ClassVar[type[CommandJudgeOptions]] = CommandJudgeOptions
 
-    def __init__(
-        self, name: str, options: CommandJudgeOptions, *, env: Mapping[str, str] | None = None
-    ) -> None:
+class ProgramBackend:
+    """What the command judge and the command task share: a program (argv, no shell), its
+    timeout and folder, and an environment whose values may reference `${VAR}`."""
+
+    Options: ClassVar[type[Any]]
+
+    def __init__(self, name: str, options: Any, *, env: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.options = options
         self._env = dict(env) if env else None
 
     @classmethod
-    def from_options(cls, name: str, options: Any, context: BuildContext) -> CommandJudge:
-        assert isinstance(options, CommandJudgeOptions)
+    def from_options(cls, name: str, options: Any, context: BuildContext) -> Self:
+        assert isinstance(options, cls.Options)
         env = {
             key: context.resolve(value, what=f"{name}: env {key}")
             for key, value in options.env.items()
@@ -111,12 +116,21 @@ class CommandJudge:
         return f"command:{self.options.argv[0]}"
 
     def describe(self) -> dict[str, Any]:
+        options: ProgramOptions = self.options
         return {
-            "argv": list(self.options.argv),
-            "timeout_s": self.options.timeout_s,
-            "cwd": self.options.cwd,
-            "env_names": sorted(self.options.env),
+            "argv": list(options.argv),
+            "timeout_s": options.timeout_s,
+            "cwd": options.cwd,
+            "env_names": sorted(options.env),
         }
+
+
+class CommandJudge(ProgramBackend):
+    """Runs `argv` once per case; stdout must hold one JSON object with score and reason
+    (optionally `error`, `model`, `usage`, `cost_usd`)."""
+
+    Options: ClassVar[type[CommandJudgeOptions]] = CommandJudgeOptions
+    options: CommandJudgeOptions
 
     async def evaluate(self, case: JudgeInput) -> Verdict:
         start = time.perf_counter()

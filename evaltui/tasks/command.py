@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from evaltui.judges.base import JudgeInput, Usage
-from evaltui.judges.command import CommandFailed, run_program, tail
-from evaltui.judges.context import BuildContext
+from evaltui.judges.command import CommandFailed, ProgramBackend, run_program, tail
 from evaltui.judges.prompting import MalformedVerdict, extract_json
 from evaltui.tasks.base import TIMEOUT, TaskResult, js_stringify
 from evaltui.tasks.options import CommandTaskOptions
@@ -26,40 +24,14 @@ def engine_usage(value: Any) -> Usage:
     return Usage(input_tokens=count("inputTokens"), output_tokens=count("outputTokens"))
 
 
-class CommandTask:
+class CommandTask(ProgramBackend):
     """Runs `argv` once per case (no shell), killing it after `timeout_s`."""
 
     Options: ClassVar[type[CommandTaskOptions]] = CommandTaskOptions
-
-    def __init__(
-        self, name: str, options: CommandTaskOptions, *, env: Mapping[str, str] | None = None
-    ) -> None:
-        self.name = name
-        self.options = options
-        self._env = dict(env) if env else None
-
-    @classmethod
-    def from_options(cls, name: str, options: Any, context: BuildContext) -> CommandTask:
-        assert isinstance(options, CommandTaskOptions)
-        env = {
-            key: context.resolve(value, what=f"{name}: env {key}")
-            for key, value in options.env.items()
-        }
-        return cls(name, options, env=env)
-
-    @property
-    def backend_key(self) -> str:
-        return f"command:{self.options.argv[0]}"
+    options: CommandTaskOptions
 
     def describe(self) -> dict[str, Any]:
-        options = self.options
-        return {
-            "argv": list(options.argv),
-            "timeout_s": options.timeout_s,
-            "cwd": options.cwd,
-            "env_names": sorted(options.env),
-            "stdout": options.stdout,
-        }
+        return {**super().describe(), "stdout": self.options.stdout}
 
     async def generate(self, case: JudgeInput) -> TaskResult:
         options = self.options
