@@ -99,7 +99,31 @@ def custom_id_for(case_id: str) -> str:
     return "h" + hashlib.sha256(case_id.encode()).hexdigest()[:40]
 
 
-class AnthropicJudge:
+class AnthropicBackend:
+    """The lazily created SDK client and the backend key, shared by the Anthropic judge and
+    the Anthropic task (so both count against one concurrency limit per endpoint and model)."""
+
+    options: Any
+    _client: AsyncAnthropic | None
+    _api_key: str | None
+
+    @property
+    def backend_key(self) -> str:
+        return f"anthropic:{self.options.base_url or DEFAULT_BASE_URL}:{self.options.model}"
+
+    @property
+    def client(self) -> AsyncAnthropic:
+        if self._client is None:
+            self._client = make_client(
+                base_url=self.options.base_url,
+                api_key=self._api_key,
+                timeout_s=self.options.request_timeout_s,
+                max_retries=self.options.sdk_max_retries,
+            )
+        return self._client
+
+
+class AnthropicJudge(AnthropicBackend):
     """Asks a Claude model to grade one output against a rubric through `submit_verdict`."""
 
     Options: ClassVar[type[AnthropicJudgeOptions]] = AnthropicJudgeOptions
@@ -125,21 +149,6 @@ class AnthropicJudge:
         assert isinstance(options, AnthropicJudgeOptions)
         key = context.resolve(options.api_key, what=name) if options.api_key else None
         return cls(name, options, api_key=key, prices=context.prices)
-
-    @property
-    def backend_key(self) -> str:
-        return f"anthropic:{self.options.base_url or DEFAULT_BASE_URL}:{self.options.model}"
-
-    @property
-    def client(self) -> AsyncAnthropic:
-        if self._client is None:
-            self._client = make_client(
-                base_url=self.options.base_url,
-                api_key=self._api_key,
-                timeout_s=self.options.request_timeout_s,
-                max_retries=self.options.sdk_max_retries,
-            )
-        return self._client
 
     def describe(self) -> dict[str, Any]:
         options = self.options

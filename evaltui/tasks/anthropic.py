@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from evaltui.judges.anthropic import make_client, message_text, sdk_failure, usage_of
+from evaltui.judges.anthropic import AnthropicBackend, message_text, sdk_failure, usage_of
 from evaltui.judges.base import JudgeError, JudgeInput
 from evaltui.judges.context import BuildContext
 from evaltui.judges.pricing import NO_PRICES, PriceTable
@@ -37,7 +37,7 @@ def select_prompt(prompts: Sequence[Prompt], name: str, version: int | None = No
     raise JudgeError(f"prompt {name!r} has no version {version} (versions: {versions})")
 
 
-class AnthropicPromptTask:
+class AnthropicPromptTask(AnthropicBackend):
     """Generates an output with `model`, the given system prompt and the case's input."""
 
     Options: ClassVar[type[AnthropicTaskOptions]] = AnthropicTaskOptions
@@ -68,21 +68,6 @@ class AnthropicPromptTask:
             prompt = select_prompt(context.prompts, options.prompt, options.prompt_version)
         key = context.resolve(options.api_key, what=name) if options.api_key else None
         return cls(name, options, prompt=prompt, api_key=key, prices=context.prices)
-
-    @property
-    def backend_key(self) -> str:
-        return f"anthropic:{self.options.base_url or 'default'}:{self.options.model}"
-
-    @property
-    def client(self) -> AsyncAnthropic:
-        if self._client is None:
-            self._client = make_client(
-                base_url=self.options.base_url,
-                api_key=self._api_key,
-                timeout_s=self.options.request_timeout_s,
-                max_retries=self.options.sdk_max_retries,
-            )
-        return self._client
 
     def describe(self) -> dict[str, Any]:
         prompt = self.prompt
