@@ -238,6 +238,7 @@ class JobRecorder:
 
 async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
     """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
+    await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
     run_id = await asyncio.to_thread(writer.find_job_run, plan.key)
     if run_id is not None:
         return run_id, await asyncio.to_thread(writer.saved_idxs, run_id)

@@ -39,7 +39,8 @@ from evaltui.traces.jsonutil import dumps
 from evaltui.traces.linking import case_input_keys, trace_input_keys
 from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus, TraceRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# 1: traces, spans, imports. 2: job tables (judgements, batches, leases) beside them.
 BUSY_TIMEOUT_MS = 5000
 FLUSH_EVERY = 5000  # spans between two flushes of per-trace aggregates (bounds memory)
 MIN_PREFIX = 4
@@ -144,6 +145,9 @@ CREATE TABLE IF NOT EXISTS evaltui_imports (
 );
 
 INSERT OR IGNORE INTO evaltui_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
+
+UPDATE evaltui_meta SET value = '{SCHEMA_VERSION}'
+  WHERE key = 'schema_version' AND CAST(value AS INTEGER) < {SCHEMA_VERSION};
 """
 
 EVALTUI_TABLES = (
@@ -394,7 +398,7 @@ class StoreWriter:
                     ).fetchone()
                     if found is not None and int(found[0]) > SCHEMA_VERSION:
                         raise StoreError(
-                            f"{self.path} holds evaltui traces of schema version {found[0]}, "
+                            f"{self.path} holds evaltui tables of schema version {found[0]}, "
                             f"newer than this evaltui's {SCHEMA_VERSION}: upgrade evaltui"
                         )
                 for statement in _statements(EVALTUI_SCHEMA):
