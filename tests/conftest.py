@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import FIXTURES, ROOT, require_shared
 from tests.storebuilder import StoreBuilder
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
 REAL_STORE = FIXTURES / "deepagents" / "deepagents_store.db"
 SAMPLE_STORE = ROOT / "sample_data" / "store.db"
 
@@ -24,8 +23,7 @@ time.tzset()
 @pytest.fixture
 def real_store(tmp_path: Path) -> Path:
     """A copy of the store written by the real package (never write next to the original)."""
-    if not REAL_STORE.exists():
-        pytest.skip(f"{REAL_STORE} is not there: CI needs ../shared beside the repo")
+    require_shared(REAL_STORE)
     target = tmp_path / "store.db"
     shutil.copy(REAL_STORE, target)
     return target

@@ -24,6 +24,7 @@ from evaltui.store.writer import StoreWriter
 from evaltui.traces.otlp import records_from_document
 from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
 from tests.conftest import FIXTURES
+from tests.shared import require_shared
 from tests.storebuilder import StoreBuilder
 
 OTLP_JSON = FIXTURES / "otlp" / "otel_agent_trace.otlp.json"
@@ -114,8 +115,7 @@ def encode_request(doc: dict[str, Any]) -> bytes:
 
 @pytest.fixture
 def doc() -> dict[str, Any]:
-    if not OTLP_JSON.exists():
-        pytest.skip(f"{OTLP_JSON} is not there: CI needs ../shared beside the repo")
+    require_shared(OTLP_JSON)
     loaded: dict[str, Any] = json.loads(OTLP_JSON.read_text())
     return loaded
 

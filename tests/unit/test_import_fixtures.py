@@ -21,6 +21,7 @@ from evaltui.store.writer import StoreWriter
 from evaltui.traces.importer import ImportFailure, ImportResult, import_file
 from evaltui.traces.timefmt import iso_to_ns
 from tests.conftest import FIXTURES
+from tests.shared import require_shared
 
 DEEPEVAL = FIXTURES / "deepeval"
 OTLP = FIXTURES / "otlp"
@@ -38,8 +39,7 @@ SPAN_LISTS = ("baseSpans", "agentSpans", "llmSpans", "retrieverSpans", "toolSpan
 @pytest.fixture
 def fixture_copy(tmp_path: Path) -> Iterator[Any]:
     """Copy a fixture into tmp (never write next to the originals)."""
-    if not DEEPEVAL.exists():
-        pytest.skip(f"{FIXTURES} is not there: CI needs ../shared beside the repo")
+    require_shared(DEEPEVAL)
 
     def copy(folder: Path, name: str) -> Path:
         target = tmp_path / "in" / name

@@ -21,6 +21,7 @@ from evaltui.traces.jsonstream import JsonStream, JsonSyntaxError
 from evaltui.traces.models import SpanRecord
 from evaltui.traces.otlp import records_from_document
 from tests.conftest import FIXTURES
+from tests.shared import require_shared
 from tests.storebuilder import StoreBuilder
 
 OTLP_JSON = FIXTURES / "otlp" / "otel_agent_trace.otlp.json"
@@ -29,8 +30,7 @@ TRACE = "6387bc8f098117e37ca238db1174e22b"
 
 @pytest.fixture
 def doc() -> dict[str, Any]:
-    if not OTLP_JSON.exists():
-        pytest.skip(f"{OTLP_JSON} is not there: CI needs ../shared beside the repo")
+    require_shared(OTLP_JSON)
     loaded: dict[str, Any] = json.loads(OTLP_JSON.read_text())
     return loaded
 

@@ -20,6 +20,7 @@ from evaltui.traces.importer import import_file
 from evaltui.traces.models import SpanKind, SpanRecord, SpanStatus
 from evaltui.traces.sample import write_sample_traces
 from tests.conftest import FIXTURES
+from tests.shared import require_shared
 from tests.storebuilder import StoreBuilder
 
 OTLP_JSON = FIXTURES / "otlp" / "otel_agent_trace.otlp.json"
@@ -57,8 +58,7 @@ CREATE INDEX IF NOT EXISTS idx_prompts_name_version ON prompts(name, version DES
 
 
 def needs_fixtures() -> None:
-    if not OTLP_JSON.exists():
-        pytest.skip(f"{FIXTURES} is not there: CI needs ../shared beside the repo")
+    require_shared(OTLP_JSON)
 
 
 def q(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
