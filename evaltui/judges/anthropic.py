@@ -148,6 +148,8 @@ class AnthropicJudge(AnthropicBackend):
     def from_options(cls, name: str, options: Any, context: BuildContext) -> AnthropicJudge:
         assert isinstance(options, AnthropicJudgeOptions)
         key = context.resolve(options.api_key, what=name) if options.api_key else None
+        if key is None:
+            context.note_secret("ANTHROPIC_API_KEY")  # the SDK reads it itself
         return cls(name, options, api_key=key, prices=context.prices)
 
     def describe(self) -> dict[str, Any]:
