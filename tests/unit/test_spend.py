@@ -94,10 +94,9 @@ input = 3.0
 output = 15.0
 """
         )
-        code = main(
-            ["rejudge", run, "--judge", "claude", "--judge", "local", "--judge", "prog"]
-            + ["--config", str(config), "--store", str(builder.path), "--json"]
-        )
+        judges = ["--judge", "claude", "--judge", "local", "--judge", "prog"]
+        where = ["--config", str(config), "--store", str(builder.path), "--json"]
+        code = main(["rejudge", run, *judges, *where])
     assert code == 0
     done = json_lines(capsys.readouterr().out)[-1]["done"]
     rows = judgements(builder.path, done["run_id"])
@@ -156,10 +155,8 @@ output = 5.0
         )
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("KEY_FOR_TASK", SECRET)
-            code = main(
-                ["rerun", run, "--task", "qa", "--judge", "exact"]
-                + ["--config", str(config), "--store", str(builder.path), "--json"]
-            )
+            where = ["--config", str(config), "--store", str(builder.path), "--json"]
+            code = main(["rerun", run, "--task", "qa", "--judge", "exact", *where])
     assert code == 0
     done = json_lines(capsys.readouterr().out)[-1]["done"]
     rows = judgements(builder.path, done["run_id"])
@@ -281,10 +278,8 @@ def test_a_secret_a_command_judge_prints_is_stored_and_printed_nowhere(
         '[judges.leaky.env]\nJUDGE_KEY = "${MY_JUDGE_SECRET}"\n'
     )
     monkeypatch.setenv("MY_JUDGE_SECRET", SECRET)
-    code = main(
-        ["rejudge", run, "--judge", "leaky", "--config", str(config)]
-        + ["--store", str(builder.path), "--json"]
-    )
+    where = ["--config", str(config), "--store", str(builder.path), "--json"]
+    code = main(["rejudge", run, "--judge", "leaky", *where])
     assert code == 0
     captured = capsys.readouterr()
     lines = json_lines(captured.out)
