@@ -309,7 +309,7 @@ class JobRecorder:
                     retries=verdict.retries,
                     raw=raw_text(verdict.raw),
                     error=verdict.error,
-                    batch_id=getattr(verdict, "batch_id", None),
+                    batch_id=verdict.batch_id,
                 )
             )
         return rows

@@ -302,3 +302,47 @@ def test_redactor_hides_long_values_and_leaves_short_ones() -> None:
     assert redactor.redact(text) == "x [redacted ${A}] y [redacted ${B}] z prod"
     assert redactor.redact_data({"k": [SECRET, 1]}) == {"k": ["[redacted ${A}]", 1]}
     assert not Redactor({"SHORT": "1234567"})
+
+
+async def test_batch_verdicts_keep_their_batch_id_and_half_price(
+    builder: StoreBuilder, tmp_path: Path
+) -> None:
+    from anthropic import AsyncAnthropic
+
+    from evaltui.judges.anthropic import AnthropicJudge
+    from evaltui.judges.options import AnthropicJudgeOptions
+    from evaltui.rework import execute
+    from evaltui.store import RunStore
+
+    run_id = source_run(builder, cases=3)
+    toml = tmp_path / "evaltui.toml"
+    toml.write_text(
+        '[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbatch_min_cases = 3\n'
+        'batch_poll_s = 0.01\n[prices.claude-test]\ninput = 3.0\noutput = 15.0\n'
+    )
+    config = load_config(toml, cwd=tmp_path, env={"HOME": str(tmp_path)})
+    profile = config.judge_profile("strict")
+    with FakeAnthropic(polls_until_end=1) as fake:
+        client = AsyncAnthropic(base_url=fake.url, api_key="test", max_retries=0)
+        options = AnthropicJudgeOptions.model_validate(profile.options.model_dump())
+        judge = AnthropicJudge("strict", options, prices=config.prices, client=client)
+        store = await RunStore.open(builder.path)
+        writer = StoreWriter.open(builder.path)
+        try:
+            run = await store.resolve_run(run_id)
+            index = await store.run_index(run_id)
+            plan = JobPlan("rejudge", run, tuple(index.ids), ((profile, judge),))
+            outcome = await execute(plan, store, writer)
+        finally:
+            writer.close()
+            await store.close()
+            await client.close()
+        [batch_id] = list(fake.batches)
+    with sqlite3.connect(builder.path) as db:
+        rows = db.execute(
+            "SELECT batch_id, cost_usd FROM evaltui_judgements WHERE run_id = ?",
+            (outcome.run_id,),
+        ).fetchall()
+    assert [row[0] for row in rows] == [batch_id] * 3
+    assert [row[1] for row in rows] == pytest.approx([(100 * 3 + 20 * 15) / 1e6 / 2] * 3)
+    assert outcome.spend.cost_usd == pytest.approx(outcome.totals.cost_usd)
