@@ -269,4 +269,5 @@ class RunSpend(Model):
     def describe(self) -> str:
         """One short line: `12 calls  3,400/1,200 tok  $0.0123` (`+ ?` when unpriced)."""
         cost = f"${self.cost_usd:,.4f}" + ("" if self.cost_known else " + ?")
-        return f"{self.calls} calls  {self.input_tokens:,}/{self.output_tokens:,} tok  {cost}"
+        calls = f"{self.calls} call" + ("" if self.calls == 1 else "s")
+        return f"{calls}  {self.input_tokens:,}/{self.output_tokens:,} tok  {cost}"
