@@ -4,7 +4,9 @@ secrets resolved from `${ENV}` are never stored nor printed."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -346,3 +348,48 @@ async def test_batch_verdicts_keep_their_batch_id_and_half_price(
     assert [row[0] for row in rows] == [batch_id] * 3
     assert [row[1] for row in rows] == pytest.approx([(100 * 3 + 20 * 15) / 1e6 / 2] * 3)
     assert outcome.spend.cost_usd == pytest.approx(outcome.totals.cost_usd)
+
+
+def test_an_installed_plugins_options_are_part_of_the_job(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Through the entry point of tests/plugin: `keywords` was dropped by its name."""
+    root = Path(__file__).resolve().parents[2]
+    site = tmp_path_factory.mktemp("plugin-site")
+    offline = ["--no-deps", "--no-build-isolation", "--no-index", "--quiet"]
+    plugin = str(root / "tests" / "plugin")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", *offline, "--target", str(site), plugin],
+        check=True,
+        timeout=300,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    code = f"""
+import json
+from pathlib import Path
+from evaltui.config import load_config
+from evaltui.rework import JobPlan
+from tests.unit.test_spend import SOURCE
+
+keys = []
+for words in (["refund"], ["invoice"], ["refund"]):
+    toml = Path({str(tmp_path)!r}) / "evaltui.toml"
+    toml.write_text('[judges.kw]\\ntype = "keyword_hit"\\nkeywords = ' + json.dumps(words))
+    config = load_config(toml, cwd=toml.parent, env={{"HOME": str(toml.parent)}})
+    profile = config.judge_profile("kw")
+    plan = JobPlan("rejudge", SOURCE, ("c1",), ((profile, config.build_judge(profile)),))
+    keys.append(plan.key)
+print(json.dumps([keys, json.loads(plan.config())["evaltui"]["judges"][0]["keywords"]]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{site}"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    keys, recorded = json.loads(done.stdout)
+    assert keys[0] != keys[1] and keys[0] == keys[2]
+    assert recorded == ["refund"]
