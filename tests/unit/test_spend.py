@@ -393,3 +393,38 @@ print(json.dumps([keys, json.loads(plan.config())["evaltui"]["judges"][0]["keywo
     keys, recorded = json.loads(done.stdout)
     assert keys[0] != keys[1] and keys[0] == keys[2]
     assert recorded == ["refund"]
+
+
+def test_a_secret_a_command_task_prints_is_stored_and_printed_nowhere(
+    builder: StoreBuilder,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = source_run(builder, cases=2)
+    builder.close()
+    script = tmp_path / "leaky_task.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "item = json.load(sys.stdin)\n"
+        "key = os.environ['TASK_KEY']\n"
+        "if item['input'].startswith('capital 1'):\n"
+        "    print('cannot connect using ' + key, file=sys.stderr)\n"
+        "    sys.exit(1)\n"
+        "print('the answer, signed ' + key)\n"
+    )
+    config = tmp_path / "evaltui.toml"
+    config.write_text(
+        f'[tasks.leaky]\ntype = "command"\nargv = ["{sys.executable}", "{script}"]\n'
+        '[tasks.leaky.env]\nTASK_KEY = "${MY_TASK_SECRET}"\n'
+    )
+    monkeypatch.setenv("MY_TASK_SECRET", SECRET)
+    where = ["--config", str(config), "--store", str(builder.path), "--json"]
+    assert main(["rerun", run, "--task", "leaky", "--judge", "exact", *where]) == 0
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out + captured.err
+    with sqlite3.connect(builder.path) as db:
+        dump = "\n".join(db.iterdump())
+    assert "the answer, signed [redacted ${MY_TASK_SECRET}]" in dump  # cases.output
+    assert "cannot connect using [redacted ${MY_TASK_SECRET}]" in dump  # cases.error, reasons
+    assert SECRET not in dump
