@@ -190,6 +190,7 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
     summaries = await _summaries(store, runs)
     now_ms = int(time.time() * 1000)
     if args.json:
+        spend = await store.run_spend([run.id for run in runs])
         payload = [
             {
                 "id": run.id,
@@ -204,6 +205,8 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 "threshold": run.threshold,
                 "summary_stored": run.summary is not None,
                 "summary": summaries[run.id].model_dump(by_alias=True),
+                # what evaltui's judges and tasks cost this run; null for the package's runs
+                "spend": spend[run.id].to_json() if run.id in spend else None,
             }
             for run in runs
         ]

@@ -112,7 +112,9 @@ def build_plan(
     except (ConfigError, JudgeError) as error:
         raise JobInputError(str(error)) from None
     threshold = args.threshold if args.threshold is not None else run.threshold
-    return JobPlan(kind, run, tuple(case_ids), tuple(judges), task, threshold)
+    return JobPlan(
+        kind, run, tuple(case_ids), tuple(judges), task, threshold, redactor=config.secrets
+    )
 
 
 def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], None]:
@@ -178,6 +180,7 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
         "tokens_in": totals.usage.total_input_tokens,
         "tokens_out": totals.usage.output_tokens,
         "cost_usd": totals.cost_usd if totals.cost_known else None,
+        "spend": outcome.spend.to_json(),  # as stored for the new run (every attempt)
     }
     if as_json:
         print(json.dumps({"done": final}, ensure_ascii=False))
@@ -187,6 +190,7 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
             f"new run {outcome.run_id} ({one_line(plan.run_name(), 80)}): {len(case_ids)} cases,"
             f" {totals.errored} errored; diff it: evaltui diff {run.id[:8]} {outcome.run_id[:8]}"
         )
+        print(f"spend of the new run: {outcome.spend.describe()}")
     return 0
 
 

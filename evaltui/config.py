@@ -45,6 +45,7 @@ from evaltui.judges.pricing import Price, PriceTable
 from evaltui.judges.prompting import rubric_hash
 from evaltui.judges.registry import JUDGES, create_judge
 from evaltui.models import Prompt
+from evaltui.secrets import Redactor
 from evaltui.tasks import TASKS, Task, create_task
 
 LOCAL_FILE = "evaltui.toml"
@@ -184,7 +185,7 @@ def _messages(
 
 @dataclass(frozen=True)
 class Profile:
-    """A named judge or task configuration (validated options, no resolved secrets)."""
+    """A named judge or task configuration (validated options, `${VAR}` references unresolved)."""
 
     kind: Kind
     name: str
@@ -195,8 +196,9 @@ class Profile:
     source: Path | None = None
 
     def describe(self, built: Any = None) -> dict[str, Any]:
-        """What a run records about this profile: type, options, rubric hash; no secrets.
-        With the built judge or task, its own `describe()` (e.g. a resolved prompt) is merged."""
+        """What a run records about this profile, and the job's identity: type, every option
+        (secrets only as their `${VAR}` references), rubric hash. With the built judge or
+        task, its own `describe()` (e.g. a resolved prompt) is merged."""
         if isinstance(self.options, BaseModel):
             params = self.options.model_dump(by_alias=True, mode="json")
         else:
@@ -213,19 +215,16 @@ class Profile:
 
 
 def _public(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop secrets: secret-named keys unless pure `${VAR}` references; header and env maps
-    become their names."""
+    """Every option as written: a secret is never a value here, only its `${VAR}` reference
+    (options hold references; they are resolved when the judge is built). Header and env
+    maps also list their names and the variables they reference."""
     public: dict[str, Any] = {}
     for key, value in params.items():
         if key in ("headers", "env") and isinstance(value, dict):
             public[f"{key}_names"] = sorted(value)
             refs = sorted({n for v in value.values() if isinstance(v, str) for n in env_names(v)})
             public[f"{key}_env"] = refs
-        elif SECRET_NAME.search(key) and value is not None:
-            if isinstance(value, str) and ENV_REF.fullmatch(value):
-                public[key] = value
-        else:
-            public[key] = value
+        public[key] = value
     return public
 
 
@@ -290,6 +289,8 @@ class Config:
     runner: RunnerSettings = field(default_factory=RunnerSettings)
     prices: PriceTable = field(default_factory=PriceTable)
     sources: list[Path] = field(default_factory=list)
+    secrets: Redactor = field(default_factory=Redactor)
+    """Every value a judge or task built from this config resolved from `${VAR}`."""
     _raw: dict[Kind, dict[str, tuple[dict[str, Any], Source | None]]] = field(
         default_factory=lambda: {"judge": {}, "task": {}}
     )
@@ -314,7 +315,10 @@ class Config:
         self, env: Mapping[str, str] | None = None, prompts: Sequence[Prompt] = ()
     ) -> BuildContext:
         return BuildContext(
-            env=dict(os.environ) if env is None else env, prices=self.prices, prompts=prompts
+            env=dict(os.environ) if env is None else env,
+            prices=self.prices,
+            prompts=prompts,
+            secrets=self.secrets,
         )
 
     def build_judge(self, profile: Profile | str, *, env: Mapping[str, str] | None = None) -> Judge:

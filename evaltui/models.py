@@ -236,3 +236,38 @@ class RunIndex:
             elif value < threshold:
                 failed += 1
         return passed, failed
+
+
+class RunSpend(Model):
+    """What judging and re-running cost a run evaltui wrote (from `evaltui_judgements`).
+
+    `cost_usd` sums the priced calls; `unpriced_calls` counts calls that used tokens on a
+    model with no price, so the true cost is unknown when it is not 0."""
+
+    calls: int = 0
+    """Judge and task steps recorded (one per judge per case, plus the task's)."""
+    input_tokens: int = 0
+    """Including cache reads and writes."""
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+
+    @property
+    def cost_known(self) -> bool:
+        return self.unpriced_calls == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "tokens_in": self.input_tokens,
+            "tokens_out": self.output_tokens,
+            "cost_usd": round(self.cost_usd, 6) if self.cost_known else None,
+            "cost_usd_priced": round(self.cost_usd, 6),
+            "unpriced_calls": self.unpriced_calls,
+        }
+
+    def describe(self) -> str:
+        """One short line: `12 calls  3,400/1,200 tok  $0.0123` (`+ ?` when unpriced)."""
+        cost = f"${self.cost_usd:,.4f}" + ("" if self.cost_known else " + ?")
+        calls = f"{self.calls} call" + ("" if self.calls == 1 else "s")
+        return f"{calls}  {self.input_tokens:,}/{self.output_tokens:,} tok  {cost}"

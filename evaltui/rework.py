@@ -16,15 +16,24 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evaltui.config import Config, Profile
-from evaltui.jobs import BatchSubmitted, CaseResult, Job, JobEvent, JobTotals, RunnerOptions
+from evaltui.jobs import (
+    BatchSubmitted,
+    CallRetrying,
+    CaseResult,
+    Job,
+    JobEvent,
+    JobTotals,
+    RunnerOptions,
+)
 from evaltui.judges.base import Judge, JudgeInput, Usage
-from evaltui.models import Case, Run
+from evaltui.models import Case, Run, RunSpend
+from evaltui.secrets import Redactor
 from evaltui.store import RunStore, StoreError
-from evaltui.store.writer import StoreWriter
+from evaltui.store.writer import JudgementRow, StoreWriter
 from evaltui.tasks import Task
 
 JobKind = Literal["rejudge", "rerun"]
@@ -45,27 +54,40 @@ class JobPlan:
     judges: tuple[tuple[Profile, Judge], ...]
     task: tuple[Profile, Task] | None = None
     threshold: float = 0.5
+    redactor: Redactor = field(default_factory=Redactor, compare=False)
+    """The secrets the judges and task resolved (`Config.secrets`): hidden from all that
+    the job stores and reports."""
+
+    def _profiles(self) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Every option of the judges and task; secrets only as their `${VAR}` references
+        (and, should a plugin's `describe()` hold a resolved value, redacted)."""
+        judges = [profile.describe(judge) for profile, judge in self.judges]
+        task = self.task[0].describe(self.task[1]) if self.task else None
+        return self.redactor.redact_data(judges), self.redactor.redact_data(task)
 
     def described(self) -> dict[str, Any]:
         """What the new run records of the job in `runs.config` (no secrets)."""
+        judges, task = self._profiles()
         return {
             "job": self.key,
             "kind": self.kind,
             "sourceRunId": self.source.id,
             "caseIds": list(self.case_ids),
-            "judges": [profile.describe(judge) for profile, judge in self.judges],
-            "task": self.task[0].describe(self.task[1]) if self.task else None,
+            "judges": judges,
+            "task": task,
         }
 
     @property
     def key(self) -> str:
-        """Same source, cases, judges and task: the same job (so it can be resumed)."""
+        """Same source, cases, judges and task with the same options: the same job (so it
+        can be resumed). A changed option is a new job; a changed secret value is not."""
+        judges, task = self._profiles()
         payload = {
             "kind": self.kind,
             "source": self.source.id,
             "cases": list(self.case_ids),
-            "judges": [profile.describe(judge) for profile, judge in self.judges],
-            "task": self.task[0].describe(self.task[1]) if self.task else None,
+            "judges": judges,
+            "task": task,
         }
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -144,6 +166,54 @@ class JobOutcome:
     resumed: int
     """Cases that an earlier, interrupted attempt had already saved."""
     totals: JobTotals
+    """This attempt's running totals."""
+    spend: RunSpend = field(default_factory=RunSpend)
+    """What the new run's judgements cost, as stored (every attempt of the job)."""
+
+
+RAW_LIMIT = 20_000
+"""Characters of a raw verdict (or task answer) kept in `evaltui_judgements.raw`."""
+
+
+def raw_text(raw: Any) -> str | None:
+    """A raw verdict as stored: text as is, data as JSON, bounded."""
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + "\u2026"
+
+
+def redact_result(result: CaseResult, redactor: Redactor) -> CaseResult:
+    """The result with every secret value hidden in what it says (output, reasons, errors,
+    raw answers), before it is stored or shown."""
+    if not redactor:
+        return result
+    text, data = redactor.redact_optional, redactor.redact_data
+    verdicts = tuple(
+        verdict.model_copy(
+            update={
+                "reason": text(verdict.reason),
+                "error": text(verdict.error),
+                "raw": data(verdict.raw),
+            }
+        )
+        for verdict in result.verdicts
+    )
+    task = result.task
+    if task is not None:
+        error = task.error
+        if error is not None:
+            error = error.model_copy(
+                update={
+                    "name": redactor.redact(error.name),
+                    "message": redactor.redact(error.message),
+                }
+            )
+        task = task.model_copy(
+            update={"output": text(task.output), "error": error, "raw": data(task.raw)}
+        )
+    item = result.item.model_copy(update={"output": text(result.item.output)})
+    return result.model_copy(update={"item": item, "task": task, "verdicts": verdicts})
 
 
 def case_error(name: str, message: str) -> str:
@@ -174,6 +244,7 @@ class JobRecorder:
         scores: Sequence[ScoreRow],
         latency: int | None,
         tokens: tuple[int | None, int | None],
+        judgements: Sequence[JudgementRow] = (),
     ) -> None:
         self.writer.save_case(
             run_id=self.run_id,
@@ -186,6 +257,7 @@ class JobRecorder:
             tokens_out=tokens[1],
             error=error,
             scores=scores,
+            judgements=judgements,
         )
 
     def save_task_failure(self, case: Case) -> None:
@@ -198,9 +270,54 @@ class JobRecorder:
             case, None, case.error.raw, scores, case.latency_ms, (case.tokens_in, case.tokens_out)
         )
 
+    def judgements(self, result: CaseResult) -> list[JudgementRow]:
+        """What each call of the case cost and answered: the task's, then each judge's."""
+        rows: list[JudgementRow] = []
+        task = result.task
+        if task is not None:
+            rows.append(
+                JudgementRow(
+                    step="task",
+                    profile=self.plan.task[0].name if self.plan.task else task.task,
+                    scorer=None,
+                    model=task.model,
+                    input_tokens=task.usage.input_tokens,
+                    output_tokens=task.usage.output_tokens,
+                    cache_read_tokens=task.usage.cache_read_input_tokens,
+                    cache_write_tokens=task.usage.cache_creation_input_tokens,
+                    cost_usd=task.cost_usd,
+                    latency_ms=task.latency_ms,
+                    retries=task.retries,
+                    raw=raw_text(task.raw),
+                    error=task.error.to_json() if task.error is not None else None,
+                )
+            )
+        for (profile, _), verdict in zip(self.plan.judges, result.verdicts, strict=False):
+            usage = verdict.usage
+            rows.append(
+                JudgementRow(
+                    step="judge",
+                    profile=profile.name,
+                    scorer=verdict.judge,
+                    model=verdict.model,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cache_read_tokens=usage.cache_read_input_tokens,
+                    cache_write_tokens=usage.cache_creation_input_tokens,
+                    cost_usd=verdict.cost_usd,
+                    latency_ms=round(verdict.latency_s * 1000),
+                    retries=verdict.retries,
+                    raw=raw_text(verdict.raw),
+                    error=verdict.error,
+                    batch_id=verdict.batch_id,
+                )
+            )
+        return rows
+
     def save(self, case: Case, result: CaseResult) -> None:
         scores: list[ScoreRow] = []
         errors: list[str] = []
+        judgements = self.judgements(result)
         task = result.task
         if task is not None and task.error is not None:
             reason = task.error.engine_reason
@@ -212,6 +329,7 @@ class JobRecorder:
                 scores,
                 task.latency_ms,
                 (task.usage.input_tokens, task.usage.output_tokens),
+                judgements,
             )
             return
         for (profile, _), verdict in zip(self.plan.judges, result.verdicts, strict=False):
@@ -229,10 +347,17 @@ class JobRecorder:
                 scores,
                 task.latency_ms,
                 (task.usage.input_tokens, task.usage.output_tokens),
+                judgements,
             )
         else:
             self._save(
-                case, case.output, error, scores, case.latency_ms, (case.tokens_in, case.tokens_out)
+                case,
+                case.output,
+                error,
+                scores,
+                case.latency_ms,
+                (case.tokens_in, case.tokens_out),
+                judgements,
             )
 
 
@@ -272,6 +397,8 @@ async def execute(
     recorder = JobRecorder(plan, writer, run_id)
 
     def event(item: JobEvent) -> None:
+        if isinstance(item, CallRetrying) and plan.redactor:
+            item = replace(item, reason=plan.redactor.redact(item.reason))
         if isinstance(item, BatchSubmitted):
             writer.record_batch(run_id, item.batch_id)  # one small transaction
         if on_event is not None:
@@ -296,6 +423,7 @@ async def execute(
         job = Job(items, judges, task, options=options, resume_batches=batches, on_event=event)
         async with job:
             async for result in job:
+                result = redact_result(result, plan.redactor)
                 case = by_id[result.case_id]
                 await asyncio.to_thread(recorder.save, case, result)
                 totals.add(result)
@@ -307,4 +435,7 @@ async def execute(
         )
         raise
     await asyncio.to_thread(writer.finish_run, run_id, "completed", plan.threshold, now_ms())
-    return JobOutcome(run_id=run_id, status="completed", resumed=len(saved), totals=totals)
+    spend = await asyncio.to_thread(writer.run_spend, run_id)
+    return JobOutcome(
+        run_id=run_id, status="completed", resumed=len(saved), totals=totals, spend=spend
+    )

@@ -148,6 +148,8 @@ class AnthropicJudge(AnthropicBackend):
     def from_options(cls, name: str, options: Any, context: BuildContext) -> AnthropicJudge:
         assert isinstance(options, AnthropicJudgeOptions)
         key = context.resolve(options.api_key, what=name) if options.api_key else None
+        if key is None:
+            context.note_secret("ANTHROPIC_API_KEY")  # the SDK reads it itself
         return cls(name, options, api_key=key, prices=context.prices)
 
     def describe(self) -> dict[str, Any]:
@@ -252,17 +254,21 @@ class AnthropicJudge(AnthropicBackend):
         async for item in decoder:
             result = item.result
             if result.type == "succeeded":
-                yield item.custom_id, self.verdict(result.message, batch=True)
+                verdict = self.verdict(result.message, batch=True)
+                yield item.custom_id, verdict.model_copy(update={"batch_id": batch_id})
             elif result.type == "errored":
                 detail = result.error.error
                 yield (
                     item.custom_id,
                     Verdict.failed(
-                        self.name, f"batch request errored: {detail.type}: {detail.message}"
+                        self.name,
+                        f"batch request errored: {detail.type}: {detail.message}",
+                        batch_id=batch_id,
                     ),
                 )
             else:
-                yield item.custom_id, Verdict.failed(self.name, f"batch request {result.type}")
+                message = f"batch request {result.type}"
+                yield item.custom_id, Verdict.failed(self.name, message, batch_id=batch_id)
 
     async def aclose(self) -> None:
         """Close the client (a later call makes a new one)."""

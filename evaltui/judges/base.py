@@ -66,6 +66,8 @@ class Verdict(BaseModel):
     retries: int = 0
     raw: Any = None
     """What the judge answered, as JSON-able data, for auditing."""
+    batch_id: str | None = None
+    """The Message Batch that answered, when the verdict came through a batch API."""
 
     @model_validator(mode="after")
     def _check(self) -> Verdict:

@@ -133,6 +133,7 @@ class JobSetup(ModalScreen[None]):
                 ((self.judge_profile, judge),),
                 task,
                 self.threshold,
+                redactor=self.config.secrets,
             )
             cost = await estimate_cost(self.plan, self.store, self.config)
         except (JudgeError, ConfigError, StoreError) as error:
@@ -233,6 +234,7 @@ class JobScreen(Screen[None]):
             )
         )
         self._show_totals(outcome.totals)
+        log.write(Text(f"stored for the new run: {outcome.spend.describe()}", style="bold"))
 
     def _on_result(self, result: CaseResult | None, case: Case, totals: JobTotals) -> None:
         """Queue the case's line; `_flush` paints queued lines ten times a second, so a fast

@@ -23,7 +23,7 @@ from evaltui.formatting import (
     when,
 )
 from evaltui.messages import OpenDiff, OpenRun
-from evaltui.models import Run, RunStatus, RunSummary
+from evaltui.models import Run, RunSpend, RunStatus, RunSummary
 from evaltui.store import RunStore, StoreError
 from evaltui.textsafe import one_line, safe_line
 
@@ -106,6 +106,7 @@ class RunsScreen(Screen[None]):
         self._series: dict[tuple[str | None, str], list[Run]] = {}
         self._series_end: dict[str, int] = {}
         self.summaries: dict[str, RunSummary] = {}
+        self.spend: dict[str, RunSpend] = {}  # runs evaltui judged: what judging cost
         self._data_version: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -135,6 +136,7 @@ class RunsScreen(Screen[None]):
             self._data_version = await self.store.data_version()
             listed = await self.store.list_runs()
             runs = order_runs(listed)
+            self.spend = await self.store.run_spend([run.id for run in listed])
         except StoreError as error:
             self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
             return
@@ -189,9 +191,17 @@ class RunsScreen(Screen[None]):
         details = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
         if self.baseline is not None:
             details += f"; baseline {self.baseline.id[:8]}: press d on a candidate"
-        self.query_one("#runs-status", Static).update(
-            f"{status} ({details})" if details else status
-        )
+        line = f"{status} ({details})" if details else status
+        selected = self.selected_run
+        spend = self.spend.get(selected.id) if selected is not None else None
+        if selected is not None and spend is not None:  # first: the line is clipped at 80
+            line = f"{selected.id[:8]} judging: {spend.describe()} | {line}"
+        self.query_one("#runs-status", Static).update(line)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.spend:
+            self._show_counts()
 
     def _update_row(self, run: Run) -> None:
         table = self.query_one(DataTable)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evaltui.models import RunSummary
+from evaltui.models import RunSpend, RunSummary
 
 # getRunSummary's three queries, as the package runs them.
 SUMMARY_TOTALS_SQL = """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
@@ -35,3 +35,30 @@ def summary_from_rows(
             "totalTokensOut": tokens_out,
         }
     )
+
+
+# What judging cost each run evaltui wrote: calls, tokens, priced cost, unpriced calls
+# (tokens used on a model with no price), from evaltui's own `evaltui_judgements`.
+SPEND_SQL = """SELECT run_id, COUNT(*),
+       COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens), 0),
+       COALESCE(SUM(output_tokens), 0),
+       COALESCE(SUM(cost_usd), 0.0),
+       COALESCE(SUM(cost_usd IS NULL AND (input_tokens + cache_read_tokens
+                    + cache_write_tokens + output_tokens) > 0), 0)
+FROM evaltui_judgements WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id"""
+HAS_JUDGEMENTS_SQL = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'evaltui_judgements'"
+)
+
+
+def spend_from_rows(rows: Sequence[Any]) -> dict[str, RunSpend]:
+    return {
+        str(row[0]): RunSpend(
+            calls=row[1],
+            input_tokens=row[2],
+            output_tokens=row[3],
+            cost_usd=row[4],
+            unpriced_calls=row[5],
+        )
+        for row in rows
+    }

@@ -26,15 +26,19 @@ from evaltui.models import (
     Prompt,
     Run,
     RunIndex,
+    RunSpend,
     RunSummary,
     Score,
     Suite,
 )
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
+    HAS_JUDGEMENTS_SQL,
+    SPEND_SQL,
     SUMMARY_MEANS_SQL,
     SUMMARY_MINIMUMS_SQL,
     SUMMARY_TOTALS_SQL,
+    spend_from_rows,
     summary_from_rows,
 )
 from evaltui.store.runindex import RunIndexBuilder
@@ -334,6 +338,17 @@ class RunStore:
             )
             counts.update({row[0]: row[1] for row in rows})
         return counts
+
+    async def run_spend(self, run_ids: Sequence[str]) -> dict[str, RunSpend]:
+        """What judging cost each given run evaltui wrote (runs without any judgement
+        recorded, e.g. the package's own, are absent)."""
+        if not await self._fetch(HAS_JUDGEMENTS_SQL):
+            return {}
+        spend: dict[str, RunSpend] = {}
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start : start + 500])
+            spend.update(spend_from_rows(await self._fetch(SPEND_SQL, (json.dumps(chunk),))))
+        return spend
 
     # -- the package's semantics -----------------------------------------------------------
 

@@ -17,6 +17,7 @@ own writer waits for it, so a huge import is best run when no eval is writing.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import uuid
@@ -26,11 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from evaltui.models import RunSpend
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
+    HAS_JUDGEMENTS_SQL,
+    SPEND_SQL,
     SUMMARY_MEANS_SQL,
     SUMMARY_MINIMUMS_SQL,
     SUMMARY_TOTALS_SQL,
+    spend_from_rows,
     summary_from_rows,
 )
 from evaltui.store.reader import REQUIRED_COLUMNS, check_store_file
@@ -41,6 +46,7 @@ from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus, TraceRecord
 
 SCHEMA_VERSION = 2
 # 1: traces, spans, imports. 2: job tables (judgements, batches, leases) beside them.
+# Index by read: a run's spend (runs list, job screen)   evaltui_judgements_run (run_id, idx)
 BUSY_TIMEOUT_MS = 5000
 FLUSH_EVERY = 5000  # spans between two flushes of per-trace aggregates (bounds memory)
 MIN_PREFIX = 4
@@ -144,6 +150,30 @@ CREATE TABLE IF NOT EXISTS evaltui_imports (
   run_id TEXT
 );
 
+CREATE TABLE IF NOT EXISTS evaltui_judgements (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  step TEXT NOT NULL CHECK(step IN ('judge', 'task')),
+  profile TEXT NOT NULL,
+  scorer TEXT,
+  model TEXT,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL,
+  latency_ms INTEGER,
+  retries INTEGER NOT NULL DEFAULT 0,
+  raw TEXT,
+  error TEXT,
+  batch_id TEXT,
+  created_at INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS evaltui_judgements_run ON evaltui_judgements(run_id, idx);
+
 INSERT OR IGNORE INTO evaltui_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 
 UPDATE evaltui_meta SET value = '{SCHEMA_VERSION}'
@@ -157,6 +187,7 @@ EVALTUI_TABLES = (
     "evaltui_span_payloads",
     "evaltui_span_scores",
     "evaltui_imports",
+    "evaltui_judgements",
 )
 
 # The package's own statements (runstore.md §4), verbatim.
@@ -224,7 +255,35 @@ _LINK_FROM_IDX_SQL = f"""UPDATE evaltui_traces SET case_id = ({_CASE_AT_IDX})
 WHERE case_id IS NULL AND run_id IS NOT NULL AND case_idx IS NOT NULL
   AND EXISTS ({_CASE_AT_IDX})"""
 
+_JUDGEMENT_SQL = (
+    "INSERT INTO evaltui_judgements (run_id, case_id, idx, step, profile, scorer, model,"
+    " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, latency_ms,"
+    " retries, raw, error, batch_id, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 MatchMode = Literal["idx", "input"]
+
+
+@dataclass(frozen=True, slots=True)
+class JudgementRow:
+    """One judge's verdict (or the task's generation) on one case: what it cost and said.
+    Written with its case, in the case's transaction (`StoreWriter.save_case`)."""
+
+    step: Literal["judge", "task"]
+    profile: str
+    scorer: str | None
+    model: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float | None = None
+    latency_ms: int | None = None
+    retries: int = 0
+    raw: str | None = None
+    error: str | None = None
+    batch_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +580,13 @@ class StoreWriter:
         )
         return [str(row[0]) for row in rows]
 
+    def run_spend(self, run_id: str) -> RunSpend:
+        """What judging (and re-running) has cost the run so far, as stored."""
+        if not self.fetch(HAS_JUDGEMENTS_SQL):
+            return RunSpend()
+        rows = self.fetch(SPEND_SQL, (json.dumps([run_id]),))
+        return spend_from_rows(rows).get(run_id, RunSpend())
+
     def saved_idxs(self, run_id: str) -> set[int]:
         """The idx values of the cases a run already has (a resumed job skips them)."""
         return {
@@ -540,8 +606,10 @@ class StoreWriter:
         tokens_out: int | None,
         error: str | None,
         scores: Sequence[tuple[str, float, str | None]],
+        judgements: Sequence[JudgementRow] = (),
     ) -> str:
-        """One finished case and its scores in one transaction, as the engine commits them."""
+        """One finished case and its scores in one transaction, as the engine commits them,
+        with what judging it cost (`evaltui_judgements`): never one without the other."""
         case_id = new_id()
         try:
             with self._immediate() as db:
@@ -559,6 +627,7 @@ class StoreWriter:
                     error=error,
                 )
                 batch.add_scores(case_id, scores)
+                batch.add_judgements(run_id, case_id, idx, judgements)
         except sqlite3.Error as failure:
             raise explain_write(failure, self.path) from None
         return case_id
@@ -662,6 +731,36 @@ class WriteBatch:
     def add_scores(self, case_id: str, scores: Sequence[tuple[str, float, str | None]]) -> None:
         self._db.executemany(
             _SCORE_SQL, [(new_id(), case_id, name, score, reason) for name, score, reason in scores]
+        )
+
+    def add_judgements(
+        self, run_id: str, case_id: str, idx: int, rows: Sequence[JudgementRow]
+    ) -> None:
+        self._db.executemany(
+            _JUDGEMENT_SQL,
+            [
+                (
+                    run_id,
+                    case_id,
+                    idx,
+                    row.step,
+                    row.profile,
+                    row.scorer,
+                    row.model,
+                    row.input_tokens,
+                    row.output_tokens,
+                    row.cache_read_tokens,
+                    row.cache_write_tokens,
+                    row.cost_usd,
+                    row.latency_ms,
+                    row.retries,
+                    row.raw,
+                    row.error,
+                    row.batch_id,
+                    self._now,
+                )
+                for row in rows
+            ],
         )
 
     # -- traces and spans ----------------------------------------------------------------

@@ -67,6 +67,8 @@ class AnthropicPromptTask(AnthropicBackend):
         if options.prompt is not None:
             prompt = select_prompt(context.prompts, options.prompt, options.prompt_version)
         key = context.resolve(options.api_key, what=name) if options.api_key else None
+        if key is None:
+            context.note_secret("ANTHROPIC_API_KEY")  # the SDK reads it itself
         return cls(name, options, prompt=prompt, api_key=key, prices=context.prices)
 
     def describe(self) -> dict[str, Any]:

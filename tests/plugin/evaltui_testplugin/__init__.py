@@ -46,3 +46,27 @@ class ShoutyJudge:
 def make_shouty(name: str) -> ShoutyJudge:
     """A plain factory (no options model)."""
     return ShoutyJudge(name)
+
+
+class KeywordOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keywords: list[str] = []
+
+
+class KeywordJudge:
+    """1 when the output names one of `keywords` (an option whose name looks secret-ish)."""
+
+    Options = KeywordOptions
+
+    def __init__(self, name: str, keywords: list[str]) -> None:
+        self.name = name
+        self.keywords = keywords
+
+    @classmethod
+    def from_options(cls, name: str, options: Any, context: BuildContext) -> KeywordJudge:
+        return cls(name, list(options.keywords))
+
+    async def evaluate(self, case: JudgeInput) -> Verdict:
+        hit = any(word in case.output_text for word in self.keywords)
+        return Verdict(judge=self.name, score=1.0 if hit else 0.0)
