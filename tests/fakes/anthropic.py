@@ -19,8 +19,8 @@ import json
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.http import FakeServer, Request, Response
@@ -127,6 +127,8 @@ class FakeAnthropic:
     faults: list[Fault] = field(default_factory=list)
     batch_errors: set[str] = field(default_factory=set)
     """Custom ids (with or without the runner's 8-character tag) whose request errors."""
+    batch_malformed: set[str] = field(default_factory=set)
+    """Custom ids whose request succeeds (and is billed) with a malformed verdict."""
     batches: dict[str, Batch] = field(default_factory=dict)
     status_faults: list[Response] = field(default_factory=list)
     create_faults: list[Response] = field(default_factory=list)
@@ -190,6 +192,9 @@ class FakeAnthropic:
             if any(custom_id in (e, f"{custom_id[:8]}-{e}") for e in self.batch_errors):
                 inner = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
                 result: dict[str, Any] = {"type": "errored", "error": inner}
+            elif any(custom_id in (e, f"{custom_id[:8]}-{e}") for e in self.batch_malformed):
+                malformed_reply = reply(request["params"], {"scor": "high"})
+                result = {"type": "succeeded", "message": malformed_reply}
             else:
                 result = {"type": "succeeded", "message": reply(request["params"])}
             results.append({"custom_id": custom_id, "result": result})
