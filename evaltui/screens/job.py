@@ -24,6 +24,7 @@ from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.tasks import TASKS
 from evaltui.textsafe import safe_line
+from evaltui.widgets.batch_status import BatchStatus
 
 LOG_LINES = 2000
 
@@ -189,6 +190,7 @@ class JobScreen(Screen[None]):
         yield Static(id="job-title")
         yield ProgressBar(id="job-progress", total=len(self.plan.case_ids), show_eta=False)
         yield Static(id="job-totals")
+        yield BatchStatus(id="job-batch")
         yield RichLog(id="job-log", max_lines=LOG_LINES, markup=False, wrap=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -215,7 +217,12 @@ class JobScreen(Screen[None]):
         try:
             options = self.config.runner_options([(p, j) for p, j in self.plan.judges])
             outcome = await execute(
-                self.plan, self.store, writer, options, on_result=self._on_result
+                self.plan,
+                self.store,
+                writer,
+                options,
+                on_result=self._on_result,
+                on_event=self.query_one(BatchStatus).record,
             )
         except StoreError as error:
             log.write(Text(f"stopped: {error}", style="bold red"))
