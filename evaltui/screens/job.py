@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from evaltui.config import Config, ConfigError, Profile, load_config
 from evaltui.jobs import CaseResult, JobTotals
+from evaltui.jobs.batch import batching_judge
 from evaltui.judges.base import JudgeError
 from evaltui.judges.registry import JUDGES
 from evaltui.models import Case, Run
@@ -33,6 +34,15 @@ def describe_cost(cost: float | None) -> str:
     return (
         "unknown (a model has no price: add it under [prices])" if cost is None else f"${cost:,.4f}"
     )
+
+
+def batch_note(plan: JobPlan) -> str:
+    """Said beside the estimate when the judge will go through its batch API."""
+    judges = [judge for _, judge in plan.judges]
+    task = plan.task[1] if plan.task else None
+    if batching_judge(judges, task, len(plan.case_ids)) is None:
+        return ""
+    return " at the batch price (one Message Batch: half price, results within 24 h)"
 
 
 class JobSetup(ModalScreen[None]):
@@ -151,7 +161,7 @@ class JobSetup(ModalScreen[None]):
                 (f"{len(self.case_ids)} cases", "bold"),
                 " of ",
                 safe_line(self.eval_run.name, limit=50),
-                f"\n{what}\nestimated cost {describe_cost(cost)}\n",
+                f"\n{what}\nestimated cost {describe_cost(cost)}{batch_note(self.plan)}\n",
                 ("enter: start    esc: cancel", "bold"),
                 "\nresults become a new run in the same suite; the source run is not changed",
             )

@@ -303,11 +303,16 @@ async def test_estimate_uses_the_batch_price_for_a_judge_that_will_batch(
         batching.options.model_copy(update={"batch_min_cases": None}),
         prices=setup.config.prices,
     )
+    from evaltui.screens.job import batch_note
+
     store = await RunStore.open(setup.path)
     try:
-        batched = await estimate_cost(await plan_for(setup, store, batching), store, setup.config)
-        full = await estimate_cost(await plan_for(setup, store, single), store, setup.config)
+        batch_plan = await plan_for(setup, store, batching)
+        single_plan = await plan_for(setup, store, single)
+        batched = await estimate_cost(batch_plan, store, setup.config)
+        full = await estimate_cost(single_plan, store, setup.config)
     finally:
         await store.close()
     assert batched is not None and full is not None and full > 0
     assert batched == pytest.approx(full / 2)
+    assert "batch price" in batch_note(batch_plan) and batch_note(single_plan) == ""
