@@ -39,6 +39,8 @@ DAY_S = 86_400.0
 """A batch expires 24 h after its creation (used when the API has not told us yet)."""
 CLOCK_SKEW_S = 300.0
 """How far the API's clock may be behind ours when matching a batch to an intent."""
+SETTLE_S = 30.0
+"""Wait after a create that got no answer before looking for its batch in the list."""
 MAX_BACKOFF_S = 600.0
 RESULTS_PATIENCE_S = 3600.0
 """How long to keep trying to download the results of an ended batch."""
@@ -255,8 +257,11 @@ class BatchRunner:
                 refused = isinstance(error, JudgeError)
                 reason = str(error) or f"no answer within {self.caller.timeout_s:g} s"
                 asked = error.retry_after if isinstance(error, TransientError) else None
+                unanswered = getattr(error, "status", None) is None  # timeout, dropped link
             if not refused:
                 delay = retry.delay(attempt, asked)
+                if unanswered:  # the server may still be making it: give it time to show up
+                    delay = max(delay, SETTLE_S)
                 self.caller.emit(
                     CallRetrying(
                         "", "submit", attempt + 1, delay, time.time() + delay,

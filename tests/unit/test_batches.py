@@ -150,6 +150,7 @@ async def test_create_that_timed_out_is_reconciled_not_created_again(
     ]
     [submitted] = [e for e in events if isinstance(e, BatchSubmitted)]
     assert submitted.adopted and submitted.batch_id == next(iter(fake.batches))
+    assert max(clock.slept) >= 30  # gave the server time to show the batch before listing
     assert job.totals.cost_usd == pytest.approx(4 * BATCH_PRICE)
 
 
