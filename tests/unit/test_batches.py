@@ -21,7 +21,7 @@ from anthropic import AsyncAnthropic
 from evaltui.config import Config, load_config
 from evaltui.jobs import BatchPolled, BatchSubmitted, Job, JobEvent, RunnerOptions
 from evaltui.judges import JudgeInput, Price, PriceTable
-from evaltui.judges.anthropic import AnthropicJudge
+from evaltui.judges.anthropic import AnthropicJudge, custom_id_for
 from evaltui.judges.options import AnthropicJudgeOptions
 from evaltui.rework import JobPlan, StoreBatchLedger, estimate_cost, execute, open_job_run
 from evaltui.store import RunStore
@@ -229,12 +229,9 @@ async def test_restart_between_intent_and_create_never_makes_a_second_batch(
         # the first attempt: run created, intent recorded, (maybe) batch created, then killed
         run_id, _ = await open_job_run(plan, writer)
         items = [JudgeInput.from_case(c) for c in await store.get_cases(plan.case_ids)]
-        from evaltui.judges.anthropic import custom_id_for
-
         ids = [custom_id_for(item.case_id, "0badcafe") for item in items]
         await StoreBatchLedger(writer, run_id).add("strict", "0badcafe", ids, clock())
-        if created:
-            made = await judge.create_batch(items, tag="0badcafe")
+        made = (await judge.create_batch(items, tag="0badcafe")).id if created else None
         # the restart
         outcome = await execute(plan, store, writer, options)
     finally:
@@ -244,7 +241,7 @@ async def test_restart_between_intent_and_create_never_makes_a_second_batch(
     assert fake.message_calls == 0 and len(fake.batches) == 1
     rows = batch_rows(setup.path)
     if created:  # adopted, collected; its cost counted at the batch price
-        assert rows == [(made.id, "collected")]
+        assert rows == [(made, "collected")]
     else:  # never made: the intent is abandoned and one batch is created
         assert rows == [(None, "abandoned"), (next(iter(fake.batches)), "collected")]
     assert outcome.totals.cost_usd == pytest.approx(4 * BATCH_PRICE)
