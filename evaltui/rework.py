@@ -20,16 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from evaltui.config import Config, Profile
-from evaltui.jobs import (
-    BatchSubmitted,
-    CallRetrying,
-    CaseResult,
-    Job,
-    JobEvent,
-    JobTotals,
-    RunnerOptions,
-)
+from evaltui.jobs import CallRetrying, CaseResult, Job, JobEvent, JobTotals, RunnerOptions
+from evaltui.jobs.batch import BatchRecord, batching_judge
 from evaltui.judges.base import Judge, JudgeInput, Usage
+from evaltui.judges.pricing import BATCH_FACTOR
 from evaltui.models import Case, Run, RunSpend
 from evaltui.secrets import Redactor
 from evaltui.store import RunStore, StoreError
@@ -134,10 +128,14 @@ OUTPUT_TOKENS = 150  # a verdict (score, reason) or a short answer
 
 async def estimate_cost(plan: JobPlan, store: RunStore, config: Config) -> float | None:
     """A rough cost before starting: tokens from a sample of the cases' text (4 characters a
-    token) priced with the user's table. 0 when nothing calls a model; None when a model
-    has no price (never a guess)."""
+    token) priced with the user's table, at the batch price for a judge the job will run
+    through its batch API. 0 when nothing calls a model; None when a model has no price
+    (never a guess)."""
+    batching = batching_judge(
+        [judge for _, judge in plan.judges], plan.task[1] if plan.task else None, len(plan.case_ids)
+    )
     models = [
-        str(profile.describe(built).get("model"))
+        (str(profile.describe(built).get("model")), built is batching)
         for profile, built in [*plan.judges, *([plan.task] if plan.task else [])]
         if profile.describe(built).get("model")
     ]
@@ -150,12 +148,13 @@ async def estimate_cost(plan: JobPlan, store: RunStore, config: Config) -> float
     ]
     per_case = (sum(chars) / len(chars) / 4 if chars else 0) + PROMPT_OVERHEAD_TOKENS
     total = 0.0
-    for model in models:
+    for model, batched in models:
         price = config.prices.get(model)
         if price is None:
             return None
         usage = Usage(input_tokens=int(per_case), output_tokens=OUTPUT_TOKENS)
-        total += price.cost(usage) * len(plan.case_ids)
+        cost = price.cost(usage) * len(plan.case_ids)
+        total += cost * BATCH_FACTOR if batched else cost
     return total
 
 
@@ -361,6 +360,48 @@ class JobRecorder:
             )
 
 
+class StoreBatchLedger:
+    """The job's Message Batches in `evaltui_batches`, beside its run: each change is one
+    short transaction, run off the event loop."""
+
+    def __init__(self, writer: StoreWriter, run_id: str) -> None:
+        self.writer = writer
+        self.run_id = run_id
+
+    async def records(self, judge: str) -> list[BatchRecord]:
+        rows = await asyncio.to_thread(self.writer.job_batches, self.run_id)
+        return [
+            BatchRecord(
+                key=int(key),
+                judge=str(name),
+                tag=str(tag),
+                custom_ids=tuple(str(i) for i in json.loads(custom_ids)),
+                requested_at=int(requested_at) / 1000,
+                state=str(state),
+                batch_id=None if batch_id is None else str(batch_id),
+                expires_at=None if expires_at is None else int(expires_at) / 1000,
+            )
+            for key, name, state, tag, batch_id, custom_ids, requested_at, expires_at in rows
+            if name == judge
+        ]
+
+    async def add(
+        self, judge: str, tag: str, custom_ids: Sequence[str], requested_at: float
+    ) -> BatchRecord:
+        ids = list(custom_ids)
+        at_ms = int(requested_at * 1000)
+        key = await asyncio.to_thread(
+            self.writer.add_batch_intent, self.run_id, judge, tag, ids, at_ms
+        )
+        return BatchRecord(key, judge, tag, tuple(ids), at_ms / 1000)
+
+    async def update(self, record: BatchRecord) -> None:
+        expires = None if record.expires_at is None else int(record.expires_at * 1000)
+        await asyncio.to_thread(
+            self.writer.update_batch, record.key, record.state, record.batch_id, expires
+        )
+
+
 async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
     """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
     await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
@@ -393,14 +434,13 @@ async def execute(
     """Run the job to its end, saving each case as it completes. Cancelling it (Ctrl-C, the
     UI's cancel) marks the run `failed`; starting the same job again resumes it."""
     run_id, saved = await open_job_run(plan, writer)
-    batches = await asyncio.to_thread(writer.recorded_batches, run_id)
+    legacy_batches = await asyncio.to_thread(writer.recorded_batches, run_id)  # older versions
+    ledger = StoreBatchLedger(writer, run_id)
     recorder = JobRecorder(plan, writer, run_id)
 
     def event(item: JobEvent) -> None:
         if isinstance(item, CallRetrying) and plan.redactor:
             item = replace(item, reason=plan.redactor.redact(item.reason))
-        if isinstance(item, BatchSubmitted):
-            writer.record_batch(run_id, item.batch_id)  # one small transaction
         if on_event is not None:
             on_event(item)
 
@@ -420,7 +460,15 @@ async def execute(
                 items.append(JudgeInput.from_case(case))
         judges = [judge for _, judge in plan.judges]
         task = plan.task[1] if plan.task else None
-        job = Job(items, judges, task, options=options, resume_batches=batches, on_event=event)
+        job = Job(
+            items,
+            judges,
+            task,
+            options=options,
+            resume_batches=legacy_batches,
+            batch_ledger=ledger,
+            on_event=event,
+        )
         async with job:
             async for result in job:
                 result = redact_result(result, plan.redactor)

@@ -103,18 +103,27 @@ class CallRetrying:
 
 @dataclass(frozen=True)
 class BatchSubmitted:
-    """A Message Batch was created: record `batch_id` to resume the job without paying twice."""
+    """A Message Batch was created, or found again (`adopted`: a create that timed out, or a
+    batch an earlier attempt of the job had submitted); the job will poll it."""
 
     judge: str
     batch_id: str
     case_ids: Sequence[str]
+    adopted: bool = False
 
 
 @dataclass(frozen=True)
 class BatchPolled:
+    """A poll of a batch: its status and counts, or `problem` (the API could not answer and
+    the poll is retried); `next_poll_s` is the wait before the next poll (None: no more)."""
+
     judge: str
     batch_id: str
     status: str
+    ended: int = 0
+    requests: int = 0
+    next_poll_s: float | None = None
+    problem: str | None = None
 
 
 JobEvent = CaseStarted | CallRetrying | BatchSubmitted | BatchPolled

@@ -13,6 +13,7 @@ errored result, never an exception; cancelling the consumer cancels every call i
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -26,7 +27,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaltui.jobs.batch import BatchRunner, batch_capable
+from evaltui.jobs.batch import OPEN_STATES, BatchLedger, BatchRunner, MemoryLedger, batching_judge
 from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key
 from evaltui.jobs.models import CaseResult, CaseStarted, JobEvent, JobTotals
 from evaltui.jobs.retry import RetryPolicy
@@ -49,6 +50,8 @@ class RunnerOptions:
     use_batches: bool = True
     """Let a batch-capable judge use its batch API when the job is big enough."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.time
+    """Epoch seconds (batch expiry, intents); tests pass a fake one with a fake `sleep`."""
 
 
 class Job:
@@ -63,6 +66,7 @@ class Job:
         options: RunnerOptions | None = None,
         skip: Collection[str] = (),
         resume_batches: Sequence[str] = (),
+        batch_ledger: BatchLedger | None = None,
         on_event: Callable[[JobEvent], None] | None = None,
     ) -> None:
         self.items = [item for item in items if item.case_id not in skip]
@@ -70,6 +74,8 @@ class Job:
         self.task = task
         self.options = options or RunnerOptions()
         self.resume_batches = list(resume_batches)
+        """Batch ids recorded by older versions (no intent, no custom ids)."""
+        self.batch_ledger: BatchLedger = batch_ledger or MemoryLedger()
         self.on_event = on_event
         self.totals = JobTotals(total=len(self.items))
         self.caller = Caller(
@@ -113,25 +119,31 @@ class Job:
                 self.totals.add(result)
                 yield result
 
-    def _batch_judge(self) -> Any:
-        if self.task is not None or len(self.judges) != 1 or not self.options.use_batches:
+    async def _batch_judge(self) -> Any:
+        options = self.options
+        args = (self.judges, self.task, len(self.items), options.use_batches)
+        judge = batching_judge(*args, resuming=True)
+        if judge is None:
             return None
-        judge: Any = self.judges[0]
-        if not batch_capable(judge):
-            return None
-        minimum = judge.batch_min_cases
-        if self.resume_batches or (minimum is not None and len(self.items) >= minimum):
-            return judge
-        return None
+        resuming = bool(self.resume_batches) or any(
+            record.state in OPEN_STATES for record in await self.batch_ledger.records(judge.name)
+        )
+        return batching_judge(*args, resuming=resuming)
 
     async def _results(self) -> AsyncGenerator[CaseResult]:
-        judge = self._batch_judge()
+        judge = await self._batch_judge()
         if judge is None:
             async with aclosing(self.stream(self.items)) as results:
                 async for result in results:
                     yield result
             return
-        batches = BatchRunner(judge, self.caller, self.resume_batches)
+        batches = BatchRunner(
+            judge,
+            self.caller,
+            self.resume_batches,
+            ledger=self.batch_ledger,
+            clock=self.options.clock,
+        )
         async with aclosing(batches.run(self.items)) as results:
             async for result in results:
                 yield result

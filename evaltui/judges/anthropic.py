@@ -11,9 +11,11 @@ import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from evaltui.judges.base import JudgeError, JudgeInput, Usage, Verdict
+from evaltui.judges.batching import BatchInfo
 from evaltui.judges.context import BuildContext
 from evaltui.judges.options import AnthropicJudgeOptions
 from evaltui.judges.pricing import NO_PRICES, PriceTable
@@ -31,6 +33,7 @@ from evaltui.judges.transient import TransientError, is_retryable_status, parse_
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
     from anthropic.types import Message
+    from anthropic.types.messages import MessageBatch
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -92,11 +95,30 @@ def message_text(message: Message) -> str:
     return "".join(block.text for block in message.content if block.type == "text")
 
 
-def custom_id_for(case_id: str) -> str:
-    """A batch `custom_id` for a case: the id itself when allowed, else a stable hash."""
-    if _CUSTOM_ID.match(case_id):
-        return case_id
-    return "h" + hashlib.sha256(case_id.encode()).hexdigest()[:40]
+def custom_id_for(case_id: str, tag: str = "") -> str:
+    """A batch `custom_id` for a case: the id itself when allowed, else a stable hash; with a
+    `tag` (one per submitted batch) prefixed, so a batch's results name that batch's intent."""
+    prefix = f"{tag}-" if tag else ""
+    if _CUSTOM_ID.match(prefix + case_id):
+        return prefix + case_id
+    return prefix + "h" + hashlib.sha256(case_id.encode()).hexdigest()[:40]
+
+
+def epoch_s(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def info_of(batch: MessageBatch) -> BatchInfo:
+    counts = batch.request_counts
+    ended = counts.succeeded + counts.errored + counts.canceled + counts.expired
+    return BatchInfo(
+        id=batch.id,
+        status=batch.processing_status,
+        requests=ended + counts.processing,
+        ended=ended,
+        created_at=epoch_s(batch.created_at) or 0.0,
+        expires_at=epoch_s(batch.expires_at),
+    )
 
 
 class AnthropicBackend:
@@ -227,23 +249,50 @@ class AnthropicJudge(AnthropicBackend):
 
     async def submit_batch(self, cases: Sequence[JudgeInput]) -> str:
         """Create one batch for `cases` (`custom_id_for(case_id)` each); returns its id."""
+        return (await self.create_batch(cases)).id
+
+    async def create_batch(self, cases: Sequence[JudgeInput], *, tag: str = "") -> BatchInfo:
+        """Create one batch for `cases` (`custom_id_for(case_id, tag)` each).
+
+        Never retried by the SDK: a create that timed out may have created the batch, and
+        only the caller (which lists the batches first) can tell. Raises `JudgeError` when the
+        API refused it (nothing was created), `TransientError` when the outcome is unknown."""
         requests: Any = [
-            {"custom_id": custom_id_for(case.case_id), "params": self.request(case)}
+            {"custom_id": custom_id_for(case.case_id, tag), "params": self.request(case)}
             for case in cases
         ]
         try:
-            batch = await self.client.messages.batches.create(requests=requests)
+            client = self.client.with_options(max_retries=0)
+            batch = await client.messages.batches.create(requests=requests)
         except Exception as error:
             raise JudgeError(f"cannot create batch: {sdk_failure(error)}") from error
-        return batch.id
+        return info_of(batch)
 
-    async def batch_status(self, batch_id: str) -> str:
-        """`in_progress`, `canceling` or `ended`."""
+    async def batch_info(self, batch_id: str) -> BatchInfo:
+        """The batch's status and counts (`JudgeError` if it is unknown, `TransientError` if
+        the API could not answer)."""
         try:
             batch = await self.client.messages.batches.retrieve(batch_id)
         except Exception as error:
             raise JudgeError(f"cannot read batch {batch_id}: {sdk_failure(error)}") from error
-        return batch.processing_status
+        return info_of(batch)
+
+    async def batch_status(self, batch_id: str) -> str:
+        """`in_progress`, `canceling` or `ended`."""
+        return (await self.batch_info(batch_id)).status
+
+    async def list_batches(self, since: float) -> list[BatchInfo]:
+        """The batches of this API key created at or after `since` (epoch s), newest first."""
+        found: list[BatchInfo] = []
+        try:
+            async for batch in self.client.messages.batches.list(limit=100):
+                info = info_of(batch)
+                if info.created_at < since:
+                    break  # the API lists newest first
+                found.append(info)
+        except Exception as error:
+            raise JudgeError(f"cannot list batches: {sdk_failure(error)}") from error
+        return found
 
     async def batch_results(self, batch_id: str) -> AsyncIterator[tuple[str, Verdict]]:
         """(custom_id, verdict) for every request of an ended batch, in no given order."""

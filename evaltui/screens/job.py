@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from evaltui.config import Config, ConfigError, Profile, load_config
 from evaltui.jobs import CaseResult, JobTotals
+from evaltui.jobs.batch import batching_judge
 from evaltui.judges.base import JudgeError
 from evaltui.judges.registry import JUDGES
 from evaltui.models import Case, Run
@@ -24,6 +25,7 @@ from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.tasks import TASKS
 from evaltui.textsafe import safe_line
+from evaltui.widgets.batch_status import BatchStatus
 
 LOG_LINES = 2000
 
@@ -32,6 +34,15 @@ def describe_cost(cost: float | None) -> str:
     return (
         "unknown (a model has no price: add it under [prices])" if cost is None else f"${cost:,.4f}"
     )
+
+
+def batch_note(plan: JobPlan) -> str:
+    """Said beside the estimate when the judge will go through its batch API."""
+    judges = [judge for _, judge in plan.judges]
+    task = plan.task[1] if plan.task else None
+    if batching_judge(judges, task, len(plan.case_ids)) is None:
+        return ""
+    return " at the batch price (one Message Batch: half price, results within 24 h)"
 
 
 class JobSetup(ModalScreen[None]):
@@ -151,7 +162,7 @@ class JobSetup(ModalScreen[None]):
                 (f"{len(self.case_ids)} cases", "bold"),
                 " of ",
                 safe_line(self.eval_run.name, limit=50),
-                f"\n{what}\nestimated cost {describe_cost(cost)}\n",
+                f"\n{what}\nestimated cost {describe_cost(cost)}{batch_note(self.plan)}\n",
                 ("enter: start    esc: cancel", "bold"),
                 "\nresults become a new run in the same suite; the source run is not changed",
             )
@@ -190,6 +201,7 @@ class JobScreen(Screen[None]):
         yield Static(id="job-title")
         yield ProgressBar(id="job-progress", total=len(self.plan.case_ids), show_eta=False)
         yield Static(id="job-totals")
+        yield BatchStatus(id="job-batch")
         yield RichLog(id="job-log", max_lines=LOG_LINES, markup=False, wrap=False)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -216,7 +228,12 @@ class JobScreen(Screen[None]):
         try:
             options = self.config.runner_options([(p, j) for p, j in self.plan.judges])
             outcome = await execute(
-                self.plan, self.store, writer, options, on_result=self._on_result
+                self.plan,
+                self.store,
+                writer,
+                options,
+                on_result=self._on_result,
+                on_event=self.query_one(BatchStatus).record,
             )
         except StoreError as error:
             log.write(Text(f"stopped: {error}", style="bold red"))

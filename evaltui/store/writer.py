@@ -174,6 +174,25 @@ CREATE TABLE IF NOT EXISTS evaltui_judgements (
 
 CREATE INDEX IF NOT EXISTS evaltui_judgements_run ON evaltui_judgements(run_id, idx);
 
+-- The Message Batches of re-judge jobs: an intent is written before the create request is
+-- sent (state 'intent', batch_id NULL), then 'submitted', 'ended', 'collected' or 'abandoned'.
+-- custom_ids is the JSON array of the batch's request ids (each prefixed with tag).
+CREATE TABLE IF NOT EXISTS evaltui_batches (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  judge TEXT NOT NULL,
+  state TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  batch_id TEXT,
+  custom_ids TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  submitted_at INTEGER,
+  expires_at INTEGER,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS evaltui_batches_run ON evaltui_batches(run_id, judge);
+
 INSERT OR IGNORE INTO evaltui_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 
 UPDATE evaltui_meta SET value = '{SCHEMA_VERSION}'
@@ -188,6 +207,7 @@ EVALTUI_TABLES = (
     "evaltui_span_scores",
     "evaltui_imports",
     "evaltui_judgements",
+    "evaltui_batches",
 )
 
 # The package's own statements (runstore.md §4), verbatim.
@@ -208,11 +228,6 @@ _CREATE_RUN_SQL = (
     "INSERT INTO runs (id, suite_id, name, model, config, started_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _FINISH_RUN_SQL = "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?"
-# Appends a batch id to `config.evaltui.batches` of a run evaltui created (has a job key).
-_RECORD_BATCH_SQL = """UPDATE runs SET config = json_set(config, '$.evaltui.batches',
-  json(json_insert(COALESCE(json_extract(config, '$.evaltui.batches'), '[]'), '$[#]', ?)))
-WHERE id = ? AND json_extract(config, '$.evaltui.job') IS NOT NULL"""
-
 _TRACE_SQL = (
     "INSERT OR IGNORE INTO evaltui_traces (trace_id, source, name, attributes, imported_at)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -564,16 +579,47 @@ class StoreWriter:
         )
         return str(rows[0][0]) if rows else None
 
-    def record_batch(self, run_id: str, batch_id: str) -> None:
-        """Remember a submitted Message Batch in the job's own run, so a restart collects
-        its results instead of paying for it twice."""
+    def add_batch_intent(
+        self, run_id: str, judge: str, tag: str, custom_ids: Sequence[str], requested_at: int
+    ) -> int:
+        """Record a batch about to be created (before its request is sent); its row id."""
         try:
             with self._immediate() as db:
-                db.execute(_RECORD_BATCH_SQL, (batch_id, run_id))
+                cursor = db.execute(
+                    "INSERT INTO evaltui_batches (run_id, judge, state, tag, custom_ids,"
+                    " requested_at, updated_at) VALUES (?, ?, 'intent', ?, ?, ?, ?)",
+                    (run_id, judge, tag, json.dumps(list(custom_ids)), requested_at, now_ms()),
+                )
+                return int(cursor.lastrowid or 0)
         except sqlite3.Error as error:
             raise explain_write(error, self.path) from None
 
+    def update_batch(
+        self, key: int, state: str, batch_id: str | None, expires_at: int | None
+    ) -> None:
+        """A recorded batch's new state (and its id and expiry once the API told them)."""
+        try:
+            with self._immediate() as db:
+                db.execute(
+                    "UPDATE evaltui_batches SET state = ?, batch_id = COALESCE(?, batch_id),"
+                    " expires_at = COALESCE(?, expires_at), updated_at = ?, submitted_at ="
+                    " COALESCE(submitted_at, CASE WHEN ? IS NOT NULL THEN ? END) WHERE id = ?",
+                    (state, batch_id, expires_at, now_ms(), batch_id, now_ms(), key),
+                )
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+
+    def job_batches(self, run_id: str) -> list[Any]:
+        """`(id, judge, state, tag, batch_id, custom_ids, requested_at, expires_at)` of the
+        batches recorded for a run, oldest first."""
+        return self.fetch(
+            "SELECT id, judge, state, tag, batch_id, custom_ids, requested_at, expires_at"
+            " FROM evaltui_batches WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+
     def recorded_batches(self, run_id: str) -> list[str]:
+        """Batch ids older versions recorded in `runs.config` (`$.evaltui.batches`)."""
         rows = self.fetch(
             "SELECT value FROM runs, json_each(runs.config, '$.evaltui.batches') WHERE runs.id = ?",
             (run_id,),

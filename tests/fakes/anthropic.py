@@ -4,6 +4,11 @@ Grades by a simple rule (the output contains the expected text -> 1.0, else 0.2)
 `submit_verdict` tool call; answers task prompts with text. `faults` are answered first, in
 order, to `POST /v1/messages`: a `Response` (e.g. `error(429, retry_after="0")`), `HANG`,
 `DROP`, or a callable of the request body.
+
+Batches: `status_faults` are answered first, in order, to the status of a batch (`GET
+/v1/messages/batches/<id>`); `create_faults` to a batch create *after* the batch was made
+(e.g. `HANG`: committed, then the client times out); `GET /v1/messages/batches` lists them,
+newest first. Batch times come from `clock` (a test's fake clock, else the real one).
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.http import FakeServer, Request, Response
@@ -104,6 +111,11 @@ class Batch:
     id: str
     results: list[dict[str, Any]]
     polls: int = 0
+    created_at: float = 0.0
+
+
+def stamp(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -114,8 +126,16 @@ class FakeAnthropic:
     polls_until_end: int = 2
     faults: list[Fault] = field(default_factory=list)
     batch_errors: set[str] = field(default_factory=set)
+    """Custom ids (with or without the runner's 8-character tag) whose request errors."""
+    batch_malformed: set[str] = field(default_factory=set)
+    """Custom ids whose request succeeds (and is billed) with a malformed verdict."""
     batches: dict[str, Batch] = field(default_factory=dict)
+    status_faults: list[Response] = field(default_factory=list)
+    create_faults: list[Response] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
     message_calls: int = 0
+    status_calls: int = 0
+    list_calls: int = 0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
@@ -136,7 +156,10 @@ class FakeAnthropic:
         if request.method == "POST" and request.path == "/v1/messages":
             return await self.messages(request.json())
         if request.method == "POST" and request.path == "/v1/messages/batches":
-            return self.create_batch(request.json())
+            made = self.create_batch(request.json())
+            return self.create_faults.pop(0) if self.create_faults else made
+        if request.method == "GET" and request.path == "/v1/messages/batches":
+            return self.list_batches()
         match = re.fullmatch(r"/v1/messages/batches/([^/]+)(/results)?", request.path)
         if request.method == "GET" and match:
             batch = self.batches.get(match.group(1))
@@ -145,6 +168,9 @@ class FakeAnthropic:
             if match.group(2):
                 lines = "\n".join(json.dumps(line) for line in batch.results)
                 return Response(200, lines.encode(), {"content-type": "application/binary"})
+            self.status_calls += 1
+            if self.status_faults:
+                return self.status_faults.pop(0)
             batch.polls += 1
             return Response.json(self.batch_object(batch))
         return error(404)
@@ -163,14 +189,31 @@ class FakeAnthropic:
         results = []
         for request in body["requests"]:
             custom_id = request["custom_id"]
-            if custom_id in self.batch_errors:
+            if any(custom_id in (e, f"{custom_id[:8]}-{e}") for e in self.batch_errors):
                 inner = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
                 result: dict[str, Any] = {"type": "errored", "error": inner}
+            elif any(custom_id in (e, f"{custom_id[:8]}-{e}") for e in self.batch_malformed):
+                malformed_reply = reply(request["params"], {"scor": "high"})
+                result = {"type": "succeeded", "message": malformed_reply}
             else:
                 result = {"type": "succeeded", "message": reply(request["params"])}
             results.append({"custom_id": custom_id, "result": result})
-        self.batches[batch_id] = batch = Batch(batch_id, list(reversed(results)))
+        batch = Batch(batch_id, list(reversed(results)), created_at=self.clock())
+        self.batches[batch_id] = batch
         return Response.json(self.batch_object(batch))
+
+    def list_batches(self) -> Response:
+        self.list_calls += 1
+        newest = sorted(self.batches.values(), key=lambda b: (b.created_at, b.id), reverse=True)
+        data = [self.batch_object(batch) for batch in newest]
+        return Response.json(
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
 
     def batch_object(self, batch: Batch) -> dict[str, Any]:
         ended = batch.polls >= self.polls_until_end
@@ -186,8 +229,8 @@ class FakeAnthropic:
                 "canceled": 0,
                 "expired": 0,
             },
-            "created_at": STAMP,
-            "expires_at": STAMP,
+            "created_at": stamp(batch.created_at),
+            "expires_at": stamp(batch.created_at + 86_400),
             "ended_at": STAMP if ended else None,
             "archived_at": None,
             "cancel_initiated_at": None,

@@ -239,7 +239,11 @@ async def test_batch_jobs_record_their_batch_in_the_new_run(
         assert len(fake.batches) == 1 and fake.message_calls == 0
         batch_id = next(iter(fake.batches))
     assert new_run.status == "completed"
-    assert new_run.config.value["evaltui"]["batches"] == [batch_id]
+    with sqlite3.connect(real_store) as db:
+        recorded = db.execute(
+            "SELECT batch_id, state, judge FROM evaltui_batches WHERE run_id = ?", (new_run.id,)
+        ).fetchall()
+    assert recorded == [(batch_id, "collected", "strict")]
     assert outcome.totals.done == len(ok_ids)
 
 
