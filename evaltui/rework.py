@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any, Literal
 from evaltui.config import Config, Profile
 from evaltui.jobs import BatchSubmitted, CaseResult, Job, JobEvent, JobTotals, RunnerOptions
 from evaltui.judges.base import Judge, JudgeInput, Usage
+from evaltui.judges.transient import AccessDenied
 from evaltui.models import Case, Run
 from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
@@ -35,6 +37,24 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class PlanError(ValueError):
+    """A job that cannot be recorded as asked (nothing is written): one line, exit 2."""
+
+
+class BadThreshold(PlanError):
+    """A threshold that is not a finite number within 0..1 (nothing is written with it)."""
+
+
+def check_threshold(value: float, what: str = "threshold") -> float:
+    """`value` when it is a finite number within 0..1, else `BadThreshold` (NaN, inf, -1, 5
+    would write JSON the package cannot read, or a pass mark that means nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadThreshold(f"{what} must be a number within 0..1, got {value!r}")
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise BadThreshold(f"{what} must be a finite number within 0..1, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class JobPlan:
     """What to do: which cases of which run, through which judges (and task, to re-run)."""
@@ -45,6 +65,9 @@ class JobPlan:
     judges: tuple[tuple[Profile, Judge], ...]
     task: tuple[Profile, Task] | None = None
     threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_threshold(self.threshold)
 
     def described(self) -> dict[str, Any]:
         """What the new run records of the job in `runs.config` (no secrets)."""
@@ -94,6 +117,14 @@ class JobPlan:
 
     def config(self) -> str:
         """`runs.config`: the web runner's keys it shows, plus evaltui's job record."""
+        try:
+            return self._config_json()
+        except ValueError:
+            raise PlanError(
+                "an option of the job is NaN or infinite, which JSON cannot hold: nothing written"
+            ) from None
+
+    def _config_json(self) -> str:
         return json.dumps(
             {
                 "model": self.model,
@@ -102,6 +133,7 @@ class JobPlan:
                 "evaltui": self.described(),
             },
             ensure_ascii=False,
+            allow_nan=False,  # NaN/Infinity are not JSON: the package's JSON.parse rejects them
         )
 
 
@@ -137,6 +169,45 @@ async def estimate_cost(plan: JobPlan, store: RunStore, config: Config) -> float
     return total
 
 
+@dataclass(frozen=True)
+class CaseCounts:
+    """How the cases of a job's run ended, read back from the store (resumed ones too)."""
+
+    cases: int = 0
+    judge_errors: int = 0
+    task_errors: int = 0
+    """Tasks that failed (for a re-judge: the source's task had failed)."""
+    scored: int = 0
+    """Cases with at least one score: 0 means no judge call of the job succeeded."""
+
+    @property
+    def judged(self) -> int:
+        return self.cases - self.judge_errors - self.task_errors
+
+    @property
+    def errors(self) -> int:
+        return self.judge_errors + self.task_errors
+
+    def describe(self) -> str:
+        return (
+            f"{self.judged} judged, {self.judge_errors} judge errors,"
+            f" {self.task_errors} task errors"
+        )
+
+
+async def count_cases(writer: StoreWriter, run_id: str) -> CaseCounts:
+    cases, judge_errors, task_errors, scored = await asyncio.to_thread(
+        writer.case_counts, run_id
+    )
+    return CaseCounts(cases, judge_errors, task_errors, scored)
+
+
+def final_status(counts: CaseCounts) -> str:
+    """`completed`, unless not one case got a score (every judge call errored): `failed`, so
+    that `SUITE@latest` never picks a run that judged nothing."""
+    return "completed" if counts.scored or not counts.cases else "failed"
+
+
 @dataclass
 class JobOutcome:
     run_id: str
@@ -144,6 +215,32 @@ class JobOutcome:
     resumed: int
     """Cases that an earlier, interrupted attempt had already saved."""
     totals: JobTotals
+    counts: CaseCounts = CaseCounts()
+
+
+class JobStopped(Exception):
+    """The job stopped on an error that every further call would repeat (a 401/403): its
+    run is marked `failed`; fix the cause and start the same job again to resume it."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.run_id = run_id
+        self.reason = reason
+
+
+def job_record(run: Run) -> dict[str, Any] | None:
+    """The `evaltui` job record of a run evaltui created (a derived run), else None."""
+    value = run.config.value if run.config.is_json else None
+    record = value.get("evaltui") if isinstance(value, dict) else None
+    return record if isinstance(record, dict) and record.get("job") else None
+
+
+def task_failed(case: Case, run: Run) -> bool:
+    """The stored case's task failed (the engine scores it 0). A case of a derived run whose
+    *judging* failed (`JudgeError`) has a good output: it is judged again, never scored 0."""
+    if case.error.raw is None:
+        return False
+    return not (job_record(run) is not None and engine_failure(case)[0] == "JudgeError")
 
 
 def case_error(name: str, message: str) -> str:
@@ -238,6 +335,7 @@ class JobRecorder:
 
 async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
     """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
+    config = plan.config()  # PlanError before anything is written
     await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
     run_id = await asyncio.to_thread(writer.find_job_run, plan.key)
     if run_id is not None:
@@ -249,7 +347,7 @@ async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int
             suite_id=plan.source.suite_id or "",
             name=plan.run_name(),
             model=plan.model,
-            config=plan.config(),
+            config=config,
             started_at=now_ms(),
         )
     )
@@ -277,16 +375,19 @@ async def execute(
         if on_event is not None:
             on_event(item)
 
-    cases = [case for case in await store.get_cases(plan.case_ids) if case.idx not in saved]
+    every = await store.get_cases(plan.case_ids)
+    cases = [case for case in every if case.idx not in saved]
     by_id = {case.id: case for case in cases}
-    totals = JobTotals(total=len(cases))
+    resumed = len(every) - len(cases)  # done and total both count them: a resume ends at 100 %
+    totals = JobTotals(total=len(every), done=resumed, resumed=resumed)
     job: Job | None = None
     try:
         items: list[JudgeInput] = []
         for case in cases:
-            if plan.kind == "rejudge" and case.error.raw is not None:
+            if plan.kind == "rejudge" and task_failed(case, plan.source):
                 await asyncio.to_thread(recorder.save_task_failure, case)
                 totals.done += 1
+                totals.task_errors += 1
                 if on_result is not None:
                     on_result(None, case, totals)
             else:
@@ -301,10 +402,17 @@ async def execute(
                 totals.add(result)
                 if on_result is not None:
                     on_result(result, case, totals)
+    except AccessDenied as denied:
+        await asyncio.shield(
+            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
+        )
+        raise JobStopped(run_id, str(denied)) from denied
     except BaseException:
         await asyncio.shield(
             asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
         )
         raise
-    await asyncio.to_thread(writer.finish_run, run_id, "completed", plan.threshold, now_ms())
-    return JobOutcome(run_id=run_id, status="completed", resumed=len(saved), totals=totals)
+    counts = await count_cases(writer, run_id)
+    status = final_status(counts)
+    await asyncio.to_thread(writer.finish_run, run_id, status, plan.threshold, now_ms())
+    return JobOutcome(run_id, status, len(saved), totals, counts)
