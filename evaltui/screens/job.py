@@ -19,7 +19,7 @@ from evaltui.jobs import CaseResult, JobTotals
 from evaltui.judges.base import JudgeError
 from evaltui.judges.registry import JUDGES
 from evaltui.models import Case, Run
-from evaltui.rework import JobPlan, estimate_cost, execute
+from evaltui.rework import JobOutcome, JobPlan, JobStopped, PlanError, estimate_cost, execute
 from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.tasks import TASKS
@@ -135,7 +135,7 @@ class JobSetup(ModalScreen[None]):
                 self.threshold,
             )
             cost = await estimate_cost(self.plan, self.store, self.config)
-        except (JudgeError, ConfigError, StoreError) as error:
+        except (JudgeError, ConfigError, StoreError, PlanError) as error:
             self.notify(str(error), severity="error", markup=False)
             self.step = "judge"
             return
@@ -220,6 +220,18 @@ class JobScreen(Screen[None]):
         except StoreError as error:
             log.write(Text(f"stopped: {error}", style="bold red"))
             return
+        except JobStopped as stopped:
+            self._flush()
+            self.finished = True
+            log.write(
+                Text.assemble(
+                    ("stopped: ", "bold red"),
+                    safe_line(stopped.reason, limit=200),
+                    f"; run {stopped.run_id[:8]} is marked failed: fix the key, then start the"
+                    " same job again to resume it",
+                )
+            )
+            return
         finally:
             writer.close()
         self._flush()
@@ -233,6 +245,21 @@ class JobScreen(Screen[None]):
             )
         )
         self._show_totals(outcome.totals)
+        self._show_outcome(outcome)
+
+    def _show_outcome(self, outcome: JobOutcome) -> None:
+        """How the cases ended: a run where no case got a score is failed, not completed."""
+        log, counts = self.query_one(RichLog), outcome.counts
+        retry = f"retry them: evaltui rejudge {outcome.run_id[:8]} --errors"
+        if outcome.status != "completed":
+            log.write(
+                Text(
+                    f"no case got a score ({counts.describe()}): run marked failed; {retry}",
+                    style="bold red",
+                )
+            )
+        elif counts.judge_errors:
+            log.write(Text(f"{counts.describe()}; {retry}", style="yellow"))
 
     def _on_result(self, result: CaseResult | None, case: Case, totals: JobTotals) -> None:
         """Queue the case's line; `_flush` paints queued lines ten times a second, so a fast
@@ -265,7 +292,10 @@ class JobScreen(Screen[None]):
                 log.write(line)
             self._pending.clear()
         if self._totals is not None:
-            self.query_one(ProgressBar).update(progress=self._totals.done)
+            # total and done both count the cases an earlier attempt saved: a resume ends at 100 %
+            self.query_one(ProgressBar).update(
+                total=self._totals.total, progress=self._totals.done
+            )
             self._show_totals(self._totals)
 
     def _show_totals(self, totals: JobTotals) -> None:
@@ -277,7 +307,9 @@ class JobScreen(Screen[None]):
         usage = totals.usage
         self.query_one("#job-totals", Static).update(
             Text(
-                f"{totals.done}/{totals.total} done  {totals.errored} errored"
+                f"{totals.done}/{totals.total} done"
+                f"{f' ({totals.resumed} saved earlier)' if totals.resumed else ''}"
+                f"  {totals.errored} errored"
                 f"  {totals.retries} retries"
                 f"  tokens {usage.total_input_tokens:,}/{usage.output_tokens:,}  cost {cost}"
             )
