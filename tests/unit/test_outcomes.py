@@ -391,3 +391,36 @@ def test_progress_after_a_resume_counts_the_resumed_cases(builder: StoreBuilder)
     assert {t.total for t in seen} == {10}
     assert seen[0].done == 5 and seen[-1].done == 10  # reaches 100 %
     assert {t.resumed for t in seen} == {4}
+
+
+def test_errors_with_an_anthropic_judge_stops_on_401_then_finishes(
+    builder: StoreBuilder,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = source_run(builder, 5)
+    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "key")
+    with FakeAnthropic() as fake:
+        config = config_file(
+            tmp_path,
+            f'[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbase_url = "{fake.url}"'
+            '\napi_key = "${FAKE_ANTHROPIC_KEY}"\nrubric = "Correct."\nconcurrency = 1\n',
+        )
+        fake.faults = [error(400), error(400)]  # two cases' judging fails (not retried)
+        assert rejudge(builder.path, run, "--judge", "strict", "--config", str(config)) == 1
+        derived = done_line(capsys.readouterr().out)["run_id"]
+        fake.faults = [error(401)]
+        assert rejudge(builder.path, derived, "--errors", "--config", str(config)) == 2
+        assert "401" in capsys.readouterr().err
+        assert dict(runs(builder.path))[derived] == "failed"
+        calls = fake.message_calls
+        assert rejudge(builder.path, derived, "--errors", "--config", str(config)) == 0
+        assert fake.message_calls - calls == 2  # only the two errored cases
+    done = done_line(capsys.readouterr().out)
+    assert (done["run_id"], done["status"], done["judged"]) == (derived, "completed", 5)
+    with sqlite3.connect(builder.path) as db:
+        summary = json.loads(
+            db.execute("SELECT summary FROM runs WHERE id = ?", (derived,)).fetchone()[0]
+        )
+    assert summary["totalCases"] == 5 and summary["passCount"] == 5
