@@ -19,7 +19,15 @@ from evaltui.jobs import CaseResult, JobTotals
 from evaltui.judges.base import JudgeError
 from evaltui.judges.registry import JUDGES
 from evaltui.models import Case, Run
-from evaltui.rework import JobOutcome, JobPlan, JobStopped, PlanError, estimate_cost, execute
+from evaltui.rework import (
+    BadThreshold,
+    JobOutcome,
+    JobPlan,
+    JobStopped,
+    PlanError,
+    estimate_cost,
+    execute,
+)
 from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.tasks import TASKS
@@ -136,7 +144,8 @@ class JobSetup(ModalScreen[None]):
             )
             cost = await estimate_cost(self.plan, self.store, self.config)
         except (JudgeError, ConfigError, StoreError, PlanError) as error:
-            self.notify(str(error), severity="error", markup=False)
+            hint = ": set one with t on the run screen" if isinstance(error, BadThreshold) else ""
+            self.notify(f"{error}{hint}", severity="error", markup=False)
             self.step = "judge"
             return
         self.query_one(OptionList).display = False
