@@ -177,8 +177,6 @@ class CaseCounts:
     judge_errors: int = 0
     task_errors: int = 0
     """Tasks that failed (for a re-judge: the source's task had failed)."""
-    scored: int = 0
-    """Cases with at least one score: 0 means no judge call of the job succeeded."""
 
     @property
     def judged(self) -> int:
@@ -196,16 +194,15 @@ class CaseCounts:
 
 
 async def count_cases(writer: StoreWriter, run_id: str) -> CaseCounts:
-    cases, judge_errors, task_errors, scored = await asyncio.to_thread(
-        writer.case_counts, run_id
-    )
-    return CaseCounts(cases, judge_errors, task_errors, scored)
+    cases, judge_errors, task_errors = await asyncio.to_thread(writer.case_counts, run_id)
+    return CaseCounts(cases, judge_errors, task_errors)
 
 
 def final_status(counts: CaseCounts) -> str:
-    """`completed`, unless not one case got a score (every judge call errored): `failed`, so
-    that `SUITE@latest` never picks a run that judged nothing."""
-    return "completed" if counts.scored or not counts.cases else "failed"
+    """`completed`, unless judges were called and not one case got a judge's score (the 0s of
+    failed tasks do not count): `failed`, so that `SUITE@latest` never picks a run that judged
+    nothing. Task errors alone do not fail a run (the engine's rule)."""
+    return "failed" if counts.judge_errors and not counts.judged else "completed"
 
 
 @dataclass

@@ -188,11 +188,10 @@ WHERE id = ? AND {_JOB_RUN}"""
 _CASE_ERROR_SQL = f"""UPDATE cases SET error = ?
 WHERE id = ? AND run_id = ? AND run_id IN (SELECT id FROM runs WHERE {_JOB_RUN})"""
 _ERROR_NAME = "CASE WHEN json_valid(c.error) THEN json_extract(c.error, '$.name') END"
-# (cases, judge errors, other errors, cases with at least one score) of a run.
+# (cases, judge errors, other errors) of a run.
 _CASE_COUNTS_SQL = f"""SELECT COUNT(*),
   COALESCE(SUM(c.error IS NOT NULL AND {_ERROR_NAME} IS 'JudgeError'), 0),
-  COALESCE(SUM(c.error IS NOT NULL AND {_ERROR_NAME} IS NOT 'JudgeError'), 0),
-  COALESCE(SUM(EXISTS (SELECT 1 FROM scores s WHERE s.case_id = c.id)), 0)
+  COALESCE(SUM(c.error IS NOT NULL AND {_ERROR_NAME} IS NOT 'JudgeError'), 0)
 FROM cases c WHERE c.run_id = ?"""
 _JUDGE_ERROR_CASES_SQL = f"""SELECT c.id FROM cases c
 WHERE c.run_id = ? AND c.error IS NOT NULL AND {_ERROR_NAME} IS 'JudgeError' ORDER BY c.idx"""
@@ -597,10 +596,10 @@ class StoreWriter:
 
     # -- `rejudge --errors`: a derived run's judge errors retried in place ----------------
 
-    def case_counts(self, run_id: str) -> tuple[int, int, int, int]:
-        """(cases, judge errors, task and other errors, cases with a score) of a run."""
+    def case_counts(self, run_id: str) -> tuple[int, int, int]:
+        """(cases, judge errors, task and other errors) of a run."""
         row = self.fetch(_CASE_COUNTS_SQL, (run_id,))[0]
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+        return int(row[0]), int(row[1]), int(row[2])
 
     def judge_error_cases(self, run_id: str) -> list[str]:
         """Ids of a run's cases whose judging errored (`cases.error` named JudgeError)."""

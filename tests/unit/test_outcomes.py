@@ -189,6 +189,20 @@ def test_every_judge_call_errored_gives_a_failed_run(
     assert [s for r, s in runs(builder.path) if r != run] == ["failed"]
 
 
+def test_a_failed_task_score_does_not_make_a_run_that_judged_nothing_completed(
+    builder: StoreBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = source_run(builder, 3)
+    task_error = json.dumps({"name": "Error", "message": "timeout exceeded"})
+    builder.case(run, 3, output=None, error=task_error, scores={"exact": 0.0})
+    script = judge_script(tmp_path, "sys.exit(3)\nscore = 1")
+    config = config_file(tmp_path, command_profile("broken", script))
+    code = rejudge(builder.path, run, "--judge", "broken", "--config", str(config))
+    captured = capsys.readouterr()
+    assert code == 1 and "0 judged, 3 judge errors, 1 task errors" in captured.err
+    assert done_line(captured.out)["status"] == "failed"  # the 0 of the failed task is no score
+
+
 # -- finding 5: judge errors are never 0, and are retried in place ----------------------------
 
 
