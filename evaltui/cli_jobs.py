@@ -72,7 +72,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
             "--judge",
             action="append",
             metavar="PROFILE",
-            help="judge profile or built-in judge name (repeat for several; required)",
+            help="judge profile or built-in judge name (repeat for several; required"
+            f"{' unless --errors' if name == 'rejudge' else ''})",
         )
         which = sub.add_mutually_exclusive_group()
         which.add_argument(
