@@ -121,7 +121,8 @@ def check_args(args: argparse.Namespace) -> None:
             )
         return
     if not args.judge:
-        raise JobInputError("give a judge: --judge PROFILE (or --errors to retry a run's errors)")
+        hint = " (or --errors to retry a run's judge errors)" if hasattr(args, "errors") else ""
+        raise JobInputError(f"give a judge: --judge PROFILE{hint}")
     if args.limit is not None and args.limit < 1:
         raise JobInputError(f"--limit must be 1 or more, got {args.limit}")
     if args.threshold is not None:
