@@ -14,10 +14,24 @@ from evaltui.config import Config, ConfigError, load_config
 from evaltui.jobs import CaseResult, JobTotals
 from evaltui.judges.base import JudgeError
 from evaltui.models import Case, Run
-from evaltui.rework import JobKind, JobPlan, execute
+from evaltui.retry_errors import execute_errors, plan_errors
+from evaltui.rework import (
+    JobKind,
+    JobOutcome,
+    JobPlan,
+    JobStopped,
+    PlanError,
+    check_threshold,
+    execute,
+)
 from evaltui.store import RunStore, StoreError, find_store_path
 from evaltui.store.writer import StoreWriter
 from evaltui.textsafe import one_line
+
+EXIT_CASE_ERRORS = 1
+"""Some case ended in a judge or task error (`--allow-errors` keeps 0)."""
+EXIT_BAD_INPUT = 2
+"""Bad input, or the job stopped on a 401/403 (its run is marked failed)."""
 
 
 class JobInputError(StoreError):
@@ -56,25 +70,85 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
             sub.add_argument("--task", required=True, metavar="PROFILE", help="task profile")
         sub.add_argument(
             "--judge",
-            required=True,
             action="append",
             metavar="PROFILE",
-            help="judge profile or built-in judge name (repeat for several)",
+            help="judge profile or built-in judge name (repeat for several; required"
+            f"{' unless --errors' if name == 'rejudge' else ''})",
         )
         which = sub.add_mutually_exclusive_group()
         which.add_argument(
             "--failing", action="store_true", help="the failing cases (getFailingCases)"
         )
         which.add_argument("--cases", metavar="LIST", help="idx values, e.g. 1,5-9")
+        if name == "rejudge":
+            which.add_argument(
+                "--errors",
+                action="store_true",
+                help="retry, in place, the judge errors of a run made by rejudge/rerun"
+                " (with the judges it records)",
+            )
         sub.add_argument("--scorer", help="with --failing: failing on this scorer only")
+        sub.add_argument(
+            "--limit", type=int, metavar="N", help="only the first N chosen cases (by idx)"
+        )
+        sub.add_argument(
+            "--allow-errors",
+            action="store_true",
+            help="exit 0 even when some cases ended in a judge or task error",
+        )
         sub.add_argument("--threshold", type=float, help="default: the run's threshold")
         sub.add_argument("--config", type=Path, metavar="FILE", help="an extra config file")
         sub.add_argument("--store", metavar="PATH", help="RunStore file")
         sub.add_argument("--json", action="store_true", help="JSON lines (the default when piped)")
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Flags that do not go together, or values out of range: one line, nothing written."""
+    if getattr(args, "errors", False):
+        given = [
+            flag
+            for flag, value in (
+                ("--judge", args.judge),
+                ("--scorer", args.scorer),
+                ("--limit", args.limit),
+                ("--threshold", args.threshold),
+            )
+            if value is not None
+        ]
+        if given:
+            raise JobInputError(
+                f"--errors retries with the run's own judges and threshold: drop {given[0]}"
+            )
+        return
+    if not args.judge:
+        hint = " (or --errors to retry a run's judge errors)" if hasattr(args, "errors") else ""
+        raise JobInputError(f"give a judge: --judge PROFILE{hint}")
+    if args.limit is not None and args.limit < 1:
+        raise JobInputError(f"--limit must be 1 or more, got {args.limit}")
+    if args.threshold is not None:
+        try:
+            check_threshold(args.threshold, "--threshold")
+        except PlanError as error:
+            raise JobInputError(str(error)) from None
+
+
+def job_threshold(run: Run, args: argparse.Namespace) -> float:
+    """--threshold, else the run's (checked: a source run may hold one outside 0..1)."""
+    if args.threshold is not None:
+        return float(args.threshold)
+    try:
+        return check_threshold(run.threshold, f"run {run.id[:8]}'s threshold")
+    except PlanError as error:
+        raise JobInputError(f"{error}: pass --threshold") from None
+
+
 async def choose_cases(store: RunStore, run: Run, args: argparse.Namespace) -> list[str]:
-    threshold = args.threshold if args.threshold is not None else run.threshold
+    chosen = await _chosen_cases(store, run, args)
+    return chosen if args.limit is None else chosen[: args.limit]
+
+
+async def _chosen_cases(store: RunStore, run: Run, args: argparse.Namespace) -> list[str]:
+    threshold = job_threshold(run, args)
     if args.failing:
         failing = await store.failing_cases(run.id, threshold)
         if args.scorer:
@@ -111,10 +185,13 @@ def build_plan(
             task = (profile, config.build_task(profile, prompts=prompts))
     except (ConfigError, JudgeError) as error:
         raise JobInputError(str(error)) from None
-    threshold = args.threshold if args.threshold is not None else run.threshold
-    return JobPlan(
-        kind, run, tuple(case_ids), tuple(judges), task, threshold, redactor=config.secrets
-    )
+    try:
+        return JobPlan(
+            kind, run, tuple(case_ids), tuple(judges), task, job_threshold(run, args),
+            redactor=config.secrets,
+        )
+    except PlanError as error:
+        raise JobInputError(str(error)) from None
 
 
 def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], None]:
@@ -145,7 +222,87 @@ def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], No
     return report
 
 
+def stopped(error: JobStopped) -> int:
+    """A 401/403 stopped the job: one line, exit 2."""
+    print(
+        f"evaltui: error: stopped: {one_line(error.reason, 200)}; run {error.run_id[:8]} is"
+        " marked failed; fix the key or its permissions, then run the same command to resume",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT
+
+
+def exit_code(outcome: JobOutcome, args: argparse.Namespace) -> int:
+    """0 when every case was judged (or --allow-errors), else 1 with the counts on stderr."""
+    counts = outcome.counts
+    if outcome.status != "completed":
+        print(
+            f"evaltui: no case got a score ({counts.describe()}): run {outcome.run_id[:8]} is"
+            f" marked failed; retry its errors: evaltui rejudge {outcome.run_id[:8]} --errors",
+            file=sys.stderr,
+        )
+    elif counts.errors:
+        retry = (
+            f"; retry the judge errors: evaltui rejudge {outcome.run_id[:8]} --errors"
+            if counts.judge_errors
+            else ""
+        )
+        print(f"evaltui: {counts.describe()}{retry}", file=sys.stderr)
+    if counts.errors and not args.allow_errors:
+        return EXIT_CASE_ERRORS
+    return 0
+
+
+async def run_errors(args: argparse.Namespace, store: RunStore, config: Config) -> int:
+    """`rejudge RUN --errors`: the run's judge errors retried in place."""
+    run = await store.resolve_run(args.run)
+    try:
+        plan = plan_errors(run, config)
+    except (PlanError, ConfigError, JudgeError) as error:
+        raise JobInputError(str(error)) from None
+    as_json = args.json or not sys.stdout.isatty()
+    writer = StoreWriter.open(store.path)
+    try:
+        options = config.runner_options(plan.judges)
+        outcome = await execute_errors(plan, store, writer, options, on_result=reporter(as_json))
+    except JobStopped as error:
+        return stopped(error)
+    finally:
+        writer.close()
+    if outcome is None:
+        print(f"run {run.id[:8]} has no judge errors: nothing to retry, nothing was written")
+        return 0
+    if as_json:
+        print(json.dumps({"done": final_line(outcome, run, outcome.totals.total)}))
+    else:
+        print(file=sys.stderr)
+        print(f"run {run.id[:8]}: {outcome.totals.total} judge errors retried in place")
+        print(f"spend of the run: {outcome.spend.describe()}")
+    return exit_code(outcome, args)
+
+
+def final_line(outcome: JobOutcome, source: Run, cases: int) -> dict[str, Any]:
+    totals, counts = outcome.totals, outcome.counts
+    return {
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "source_run_id": source.id,
+        "cases": cases,
+        "resumed": outcome.resumed,
+        "judged": counts.judged,
+        "judge_errors": counts.judge_errors,
+        "task_errors": counts.task_errors,
+        "errored": totals.errored,
+        "retries": totals.retries,
+        "tokens_in": totals.usage.total_input_tokens,
+        "tokens_out": totals.usage.output_tokens,
+        "cost_usd": totals.cost_usd if totals.cost_known else None,
+        "spend": outcome.spend.to_json(),  # as stored for the run (every attempt)
+    }
+
+
 async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
+    check_args(args)
     path = find_store_path(args.store)
     store = await RunStore.open(path)
     try:
@@ -154,6 +311,8 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
         await store.close()
         raise JobInputError(str(error)) from None
     try:
+        if getattr(args, "errors", False):
+            return await run_errors(args, store, config)
         run = await store.resolve_run(args.run)
         case_ids = await choose_cases(store, run, args)
         if not case_ids:
@@ -164,24 +323,14 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
         try:
             options = config.runner_options([*plan.judges, *([plan.task] if plan.task else [])])
             outcome = await execute(plan, store, writer, options, on_result=reporter(as_json))
+        except JobStopped as error:
+            return stopped(error)
         finally:
             writer.close()
     finally:
         await store.close()
     totals = outcome.totals
-    final = {
-        "run_id": outcome.run_id,
-        "status": outcome.status,
-        "source_run_id": run.id,
-        "cases": len(case_ids),
-        "resumed": outcome.resumed,
-        "errored": totals.errored,
-        "retries": totals.retries,
-        "tokens_in": totals.usage.total_input_tokens,
-        "tokens_out": totals.usage.output_tokens,
-        "cost_usd": totals.cost_usd if totals.cost_known else None,
-        "spend": outcome.spend.to_json(),  # as stored for the new run (every attempt)
-    }
+    final = final_line(outcome, run, len(case_ids))
     if as_json:
         print(json.dumps({"done": final}, ensure_ascii=False))
     else:
@@ -191,7 +340,7 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
             f" {totals.errored} errored; diff it: evaltui diff {run.id[:8]} {outcome.run_id[:8]}"
         )
         print(f"spend of the new run: {outcome.spend.describe()}")
-    return 0
+    return exit_code(outcome, args)
 
 
 def _handler(kind: JobKind) -> Callable[[argparse.Namespace], int]:

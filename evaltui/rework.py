@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from evaltui.jobs import CallRetrying, CaseResult, Job, JobEvent, JobTotals, Run
 from evaltui.jobs.batch import BatchRecord, batching_judge
 from evaltui.judges.base import Judge, JudgeInput, Usage
 from evaltui.judges.pricing import BATCH_FACTOR
+from evaltui.judges.transient import AccessDenied
 from evaltui.models import Case, Run, RunSpend
 from evaltui.secrets import Redactor
 from evaltui.store import RunStore, StoreError
@@ -36,6 +38,24 @@ ScoreRow = tuple[str, float, str | None]
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+class PlanError(ValueError):
+    """A job that cannot be recorded as asked (nothing is written): one line, exit 2."""
+
+
+class BadThreshold(PlanError):
+    """A threshold that is not a finite number within 0..1 (nothing is written with it)."""
+
+
+def check_threshold(value: float, what: str = "threshold") -> float:
+    """`value` when it is a finite number within 0..1, else `BadThreshold` (NaN, inf, -1, 5
+    would write JSON the package cannot read, or a pass mark that means nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadThreshold(f"{what} must be a number within 0..1, got {value!r}")
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise BadThreshold(f"{what} must be a finite number within 0..1, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,9 @@ class JobPlan:
         judges = [profile.describe(judge) for profile, judge in self.judges]
         task = self.task[0].describe(self.task[1]) if self.task else None
         return self.redactor.redact_data(judges), self.redactor.redact_data(task)
+
+    def __post_init__(self) -> None:
+        check_threshold(self.threshold)
 
     def described(self) -> dict[str, Any]:
         """What the new run records of the job in `runs.config` (no secrets)."""
@@ -110,6 +133,14 @@ class JobPlan:
 
     def config(self) -> str:
         """`runs.config`: the web runner's keys it shows, plus evaltui's job record."""
+        try:
+            return self._config_json()
+        except ValueError:
+            raise PlanError(
+                "an option of the job is NaN or infinite, which JSON cannot hold: nothing written"
+            ) from None
+
+    def _config_json(self) -> str:
         return json.dumps(
             {
                 "model": self.model,
@@ -118,6 +149,7 @@ class JobPlan:
                 "evaltui": self.described(),
             },
             ensure_ascii=False,
+            allow_nan=False,  # NaN/Infinity are not JSON: the package's JSON.parse rejects them
         )
 
 
@@ -158,6 +190,42 @@ async def estimate_cost(plan: JobPlan, store: RunStore, config: Config) -> float
     return total
 
 
+@dataclass(frozen=True)
+class CaseCounts:
+    """How the cases of a job's run ended, read back from the store (resumed ones too)."""
+
+    cases: int = 0
+    judge_errors: int = 0
+    task_errors: int = 0
+    """Tasks that failed (for a re-judge: the source's task had failed)."""
+
+    @property
+    def judged(self) -> int:
+        return self.cases - self.judge_errors - self.task_errors
+
+    @property
+    def errors(self) -> int:
+        return self.judge_errors + self.task_errors
+
+    def describe(self) -> str:
+        return (
+            f"{self.judged} judged, {self.judge_errors} judge errors,"
+            f" {self.task_errors} task errors"
+        )
+
+
+async def count_cases(writer: StoreWriter, run_id: str) -> CaseCounts:
+    cases, judge_errors, task_errors = await asyncio.to_thread(writer.case_counts, run_id)
+    return CaseCounts(cases, judge_errors, task_errors)
+
+
+def final_status(counts: CaseCounts) -> str:
+    """`completed`, unless judges were called and not one case got a judge's score (the 0s of
+    failed tasks do not count): `failed`, so that `SUITE@latest` never picks a run that judged
+    nothing. Task errors alone do not fail a run (the engine's rule)."""
+    return "failed" if counts.judge_errors and not counts.judged else "completed"
+
+
 @dataclass
 class JobOutcome:
     run_id: str
@@ -168,6 +236,7 @@ class JobOutcome:
     """This attempt's running totals."""
     spend: RunSpend = field(default_factory=RunSpend)
     """What the new run's judgements cost, as stored (every attempt of the job)."""
+    counts: CaseCounts = CaseCounts()
 
 
 RAW_LIMIT = 20_000
@@ -215,6 +284,31 @@ def redact_result(result: CaseResult, redactor: Redactor) -> CaseResult:
     return result.model_copy(update={"item": item, "task": task, "verdicts": verdicts})
 
 
+class JobStopped(Exception):
+    """The job stopped on an error that every further call would repeat (a 401/403): its
+    run is marked `failed`; fix the cause and start the same job again to resume it."""
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.run_id = run_id
+        self.reason = reason
+
+
+def job_record(run: Run) -> dict[str, Any] | None:
+    """The `evaltui` job record of a run evaltui created (a derived run), else None."""
+    value = run.config.value if run.config.is_json else None
+    record = value.get("evaltui") if isinstance(value, dict) else None
+    return record if isinstance(record, dict) and record.get("job") else None
+
+
+def task_failed(case: Case, run: Run) -> bool:
+    """The stored case's task failed (the engine scores it 0). A case of a derived run whose
+    *judging* failed (`JudgeError`) has a good output: it is judged again, never scored 0."""
+    if case.error.raw is None:
+        return False
+    return not (job_record(run) is not None and engine_failure(case)[0] == "JudgeError")
+
+
 def case_error(name: str, message: str) -> str:
     return json.dumps({"name": name, "message": message}, ensure_ascii=False)
 
@@ -225,6 +319,54 @@ def engine_failure(case: Case) -> tuple[str, str]:
     if isinstance(value, dict):
         return str(value.get("name") or "Error"), str(value.get("message", ""))
     return "Error", case.error.raw or ""
+
+
+def judgement_rows(
+    result: CaseResult, judge_profiles: Sequence[str], task_profile: str | None = None
+) -> list[JudgementRow]:
+    """What each call of the case cost and answered: the task's, then each judge's
+    (`judge_profiles`: the profile of each verdict, in order)."""
+    rows: list[JudgementRow] = []
+    task = result.task
+    if task is not None:
+        rows.append(
+            JudgementRow(
+                step="task",
+                profile=task_profile or task.task,
+                scorer=None,
+                model=task.model,
+                input_tokens=task.usage.input_tokens,
+                output_tokens=task.usage.output_tokens,
+                cache_read_tokens=task.usage.cache_read_input_tokens,
+                cache_write_tokens=task.usage.cache_creation_input_tokens,
+                cost_usd=task.cost_usd,
+                latency_ms=task.latency_ms,
+                retries=task.retries,
+                raw=raw_text(task.raw),
+                error=task.error.to_json() if task.error is not None else None,
+            )
+        )
+    for profile, verdict in zip(judge_profiles, result.verdicts, strict=False):
+        usage = verdict.usage
+        rows.append(
+            JudgementRow(
+                step="judge",
+                profile=profile,
+                scorer=verdict.judge,
+                model=verdict.model,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_input_tokens,
+                cache_write_tokens=usage.cache_creation_input_tokens,
+                cost_usd=verdict.cost_usd,
+                latency_ms=round(verdict.latency_s * 1000),
+                retries=verdict.retries,
+                raw=raw_text(verdict.raw),
+                error=verdict.error,
+                batch_id=verdict.batch_id,
+            )
+        )
+    return rows
 
 
 class JobRecorder:
@@ -270,48 +412,8 @@ class JobRecorder:
         )
 
     def judgements(self, result: CaseResult) -> list[JudgementRow]:
-        """What each call of the case cost and answered: the task's, then each judge's."""
-        rows: list[JudgementRow] = []
-        task = result.task
-        if task is not None:
-            rows.append(
-                JudgementRow(
-                    step="task",
-                    profile=self.plan.task[0].name if self.plan.task else task.task,
-                    scorer=None,
-                    model=task.model,
-                    input_tokens=task.usage.input_tokens,
-                    output_tokens=task.usage.output_tokens,
-                    cache_read_tokens=task.usage.cache_read_input_tokens,
-                    cache_write_tokens=task.usage.cache_creation_input_tokens,
-                    cost_usd=task.cost_usd,
-                    latency_ms=task.latency_ms,
-                    retries=task.retries,
-                    raw=raw_text(task.raw),
-                    error=task.error.to_json() if task.error is not None else None,
-                )
-            )
-        for (profile, _), verdict in zip(self.plan.judges, result.verdicts, strict=False):
-            usage = verdict.usage
-            rows.append(
-                JudgementRow(
-                    step="judge",
-                    profile=profile.name,
-                    scorer=verdict.judge,
-                    model=verdict.model,
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    cache_read_tokens=usage.cache_read_input_tokens,
-                    cache_write_tokens=usage.cache_creation_input_tokens,
-                    cost_usd=verdict.cost_usd,
-                    latency_ms=round(verdict.latency_s * 1000),
-                    retries=verdict.retries,
-                    raw=raw_text(verdict.raw),
-                    error=verdict.error,
-                    batch_id=verdict.batch_id,
-                )
-            )
-        return rows
+        task = self.plan.task[0].name if self.plan.task else None
+        return judgement_rows(result, [profile.name for profile, _ in self.plan.judges], task)
 
     def save(self, case: Case, result: CaseResult) -> None:
         scores: list[ScoreRow] = []
@@ -404,6 +506,7 @@ class StoreBatchLedger:
 
 async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
     """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
+    config = plan.config()  # PlanError before anything is written
     await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
     run_id = await asyncio.to_thread(writer.find_job_run, plan.key)
     if run_id is not None:
@@ -415,7 +518,7 @@ async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int
             suite_id=plan.source.suite_id or "",
             name=plan.run_name(),
             model=plan.model,
-            config=plan.config(),
+            config=config,
             started_at=now_ms(),
         )
     )
@@ -444,16 +547,19 @@ async def execute(
         if on_event is not None:
             on_event(item)
 
-    cases = [case for case in await store.get_cases(plan.case_ids) if case.idx not in saved]
+    every = await store.get_cases(plan.case_ids)
+    cases = [case for case in every if case.idx not in saved]
     by_id = {case.id: case for case in cases}
-    totals = JobTotals(total=len(cases))
+    resumed = len(every) - len(cases)  # done and total both count them: a resume ends at 100 %
+    totals = JobTotals(total=len(every), done=resumed, resumed=resumed)
     job: Job | None = None
     try:
         items: list[JudgeInput] = []
         for case in cases:
-            if plan.kind == "rejudge" and case.error.raw is not None:
+            if plan.kind == "rejudge" and task_failed(case, plan.source):
                 await asyncio.to_thread(recorder.save_task_failure, case)
                 totals.done += 1
+                totals.task_errors += 1
                 if on_result is not None:
                     on_result(None, case, totals)
             else:
@@ -477,13 +583,25 @@ async def execute(
                 totals.add(result)
                 if on_result is not None:
                     on_result(result, case, totals)
+    except AccessDenied as denied:
+        await asyncio.shield(
+            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
+        )
+        raise JobStopped(run_id, str(denied)) from denied
     except BaseException:
         await asyncio.shield(
             asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
         )
         raise
-    await asyncio.to_thread(writer.finish_run, run_id, "completed", plan.threshold, now_ms())
+    counts = await count_cases(writer, run_id)
+    status = final_status(counts)
+    await asyncio.to_thread(writer.finish_run, run_id, status, plan.threshold, now_ms())
     spend = await asyncio.to_thread(writer.run_spend, run_id)
     return JobOutcome(
-        run_id=run_id, status="completed", resumed=len(saved), totals=totals, spend=spend
+        run_id=run_id,
+        status=status,
+        resumed=len(saved),
+        totals=totals,
+        spend=spend,
+        counts=counts,
     )

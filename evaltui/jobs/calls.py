@@ -1,7 +1,7 @@
 """One guarded call to a judge or task: a concurrency slot per backend, a timeout, retries.
 
 Whatever goes wrong comes back as a value (an errored `Verdict` or `TaskResult`); only
-cancellation propagates.
+cancellation and `AccessDenied` (401/403: the job stops) propagate.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from evaltui.jobs.models import CallRetrying, JobEvent
 from evaltui.jobs.retry import RetryPolicy
 from evaltui.judges.base import Judge, JudgeInput, Verdict
-from evaltui.judges.transient import TransientError
+from evaltui.judges.transient import TransientError, access_denied_of
 from evaltui.tasks.base import TIMEOUT, Task, TaskResult
 
 T = TypeVar("T")
@@ -75,6 +75,9 @@ class Caller:
                 except TimeoutError:
                     return Failure("timeout", f"no answer within {self.timeout_s:g} s"), retries
                 except Exception as error:
+                    denied = access_denied_of(error)
+                    if denied is not None:
+                        raise denied from error
                     return Failure("error", f"{type(error).__name__}: {error}"), retries
             if retries >= self.retry.max_retries:
                 attempts = retries + 1

@@ -59,8 +59,15 @@ class JobTotals:
     used tokens on a model with no price (their cost is unknown, not zero)."""
 
     total: int = 0
+    """Every case of the job, those saved by an earlier attempt (`resumed`) included."""
     done: int = 0
+    """Cases saved so far, `resumed` included (so `done == total` at the end)."""
     errored: int = 0
+    judge_errors: int = 0
+    """Cases of this attempt where some judge errored (and the task, if any, did not)."""
+    task_errors: int = 0
+    """Cases of this attempt whose task failed (a re-judge: the source's task had failed)."""
+    resumed: int = 0
     retries: int = 0
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
@@ -73,6 +80,10 @@ class JobTotals:
     def add(self, result: CaseResult) -> None:
         self.done += 1
         self.errored += result.has_error
+        if result.task_failed:
+            self.task_errors += 1
+        elif result.has_error:
+            self.judge_errors += 1
         self.retries += sum(v.retries for v in result.verdicts)
         if result.task is not None:
             self.retries += result.task.retries

@@ -8,6 +8,8 @@
 
 Items whose `case_id` is in `skip` are not run (resume). A single case's failure is an
 errored result, never an exception; cancelling the consumer cancels every call in flight.
+`AccessDenied` (a 401/403 from any backend) ends the iteration with that exception at once,
+cancelling what is in flight: every further call would be refused the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key
 from evaltui.jobs.models import CaseResult, CaseStarted, JobEvent, JobTotals
 from evaltui.jobs.retry import RetryPolicy
 from evaltui.judges.base import Judge, JudgeInput, Verdict
+from evaltui.judges.transient import AccessDenied
 from evaltui.tasks.base import Task, TaskResult
 
 
@@ -168,8 +171,13 @@ class Job:
                 if not pending:
                     return
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for finished in sorted(done, key=lambda t: t.result().idx):
-                    yield finished.result()
+                stopped = [e for t in done if (e := t.exception()) is not None]
+                for finished in sorted(
+                    (t for t in done if t.exception() is None), key=lambda t: t.result().idx
+                ):
+                    yield finished.result()  # cases judged before the stop are still saved
+                if stopped:
+                    raise stopped[0]  # AccessDenied: `_case` turns everything else into values
         finally:
             for running in pending:
                 running.cancel()
@@ -189,6 +197,8 @@ class Job:
                 item = item.model_copy(update={"output": task_result.output})
             verdicts = await asyncio.gather(*(self.caller.judge(j, item) for j in self.judges))
             return CaseResult(item=item, task=task_result, verdicts=tuple(verdicts))
+        except AccessDenied:
+            raise
         except Exception as error:  # a bug in a plugin's Verdict, say: never lose the case
             message = f"{type(error).__name__}: {error}"
             return CaseResult(

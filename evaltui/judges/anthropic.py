@@ -28,7 +28,13 @@ from evaltui.judges.prompting import (
     system_prompt,
     verdict_schema,
 )
-from evaltui.judges.transient import TransientError, is_retryable_status, parse_retry_after
+from evaltui.judges.transient import (
+    AccessDenied,
+    TransientError,
+    is_access_denied_status,
+    is_retryable_status,
+    parse_retry_after,
+)
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -51,7 +57,8 @@ def make_client(
 
 
 def sdk_failure(error: BaseException) -> str:
-    """Describe a permanent SDK failure, or raise `TransientError` for a retryable one.
+    """Describe a permanent SDK failure, or raise `TransientError` for a retryable one and
+    `AccessDenied` for 401/403 (the job stops).
 
     Errors that are not the SDK's are re-raised unchanged.
     """
@@ -66,6 +73,8 @@ def sdk_failure(error: BaseException) -> str:
             if kind
             else f"HTTP {error.status_code}: {detail}"
         )
+        if is_access_denied_status(error.status_code):
+            raise AccessDenied(message, status=error.status_code) from error
         if is_retryable_status(error.status_code, headers):
             raise TransientError(
                 message, status=error.status_code, retry_after=parse_retry_after(headers)
@@ -75,6 +84,10 @@ def sdk_failure(error: BaseException) -> str:
         return f"invalid response: {error}"
     if isinstance(error, anthropic.APIConnectionError):
         raise TransientError(f"{type(error).__name__}: {error}") from error
+    if isinstance(error, TypeError) and "authentication method" in str(error):
+        raise AccessDenied(  # the SDK found no key: every call would fail the same way
+            "no Anthropic API key: set ANTHROPIC_API_KEY, or api_key = \"${VAR}\" in the profile"
+        ) from error
     raise error
 
 

@@ -24,7 +24,13 @@ from evaltui.judges.prompting import (
     system_prompt,
     verdict_schema,
 )
-from evaltui.judges.transient import TransientError, is_retryable_status, parse_retry_after
+from evaltui.judges.transient import (
+    AccessDenied,
+    TransientError,
+    is_access_denied_status,
+    is_retryable_status,
+    parse_retry_after,
+)
 
 MODES = ("json_schema", "json_object", "none")
 FALLBACK_STATUSES = frozenset({400, 404, 415, 422, 501})
@@ -163,6 +169,8 @@ class OpenAICompatJudge:
             status = response.status_code
             if status < 300:
                 break
+            if is_access_denied_status(status):
+                raise AccessDenied(f"HTTP {status}: {response.text[:300]}", status=status)
             if is_retryable_status(status, response.headers):
                 raise TransientError(
                     f"HTTP {status}: {response.text[:300]}",

@@ -2,7 +2,8 @@
 
 Judges and tasks raise `TransientError` for 408/409/429/5xx/529 answers and transport errors;
 the runner retries them (see `evaltui.jobs.retry`). Everything else becomes an errored
-verdict at once.
+verdict at once, except 401/403: `AccessDenied`, which stops the whole job (every further
+call would be refused the same way, and none of them is worth paying for or storing).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+ACCESS_DENIED_STATUSES = frozenset({401, 403})
 
 
 class TransientError(Exception):
@@ -27,6 +29,33 @@ class TransientError(Exception):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class AccessDenied(Exception):
+    """A backend refused our credentials or permissions (HTTP 401/403): never retried, and
+    the job stops at once instead of calling it again for every case."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def is_access_denied_status(status: int) -> bool:
+    return status in ACCESS_DENIED_STATUSES
+
+
+def access_denied_of(error: BaseException) -> AccessDenied | None:
+    """`error` as `AccessDenied` when it is one, or an SDK/HTTP error of status 401/403
+    (e.g. `anthropic.AuthenticationError` raised by a plugin), else None."""
+    if isinstance(error, AccessDenied):
+        return error
+    status = getattr(error, "status_code", None)
+    if status is None:
+        response = getattr(error, "response", None)
+        status = getattr(response, "status_code", None)
+    if isinstance(status, int) and is_access_denied_status(status):
+        return AccessDenied(f"HTTP {status}: {error}", status=status)
+    return None
 
 
 def is_retryable_status(status: int, headers: Mapping[str, str] | None = None) -> bool:

@@ -20,7 +20,15 @@ from evaltui.jobs.batch import batching_judge
 from evaltui.judges.base import JudgeError
 from evaltui.judges.registry import JUDGES
 from evaltui.models import Case, Run
-from evaltui.rework import JobPlan, estimate_cost, execute
+from evaltui.rework import (
+    BadThreshold,
+    JobOutcome,
+    JobPlan,
+    JobStopped,
+    PlanError,
+    estimate_cost,
+    execute,
+)
 from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.tasks import TASKS
@@ -147,8 +155,9 @@ class JobSetup(ModalScreen[None]):
                 redactor=self.config.secrets,
             )
             cost = await estimate_cost(self.plan, self.store, self.config)
-        except (JudgeError, ConfigError, StoreError) as error:
-            self.notify(str(error), severity="error", markup=False)
+        except (JudgeError, ConfigError, StoreError, PlanError) as error:
+            hint = ": set one with t on the run screen" if isinstance(error, BadThreshold) else ""
+            self.notify(f"{error}{hint}", severity="error", markup=False)
             self.step = "judge"
             return
         self.query_one(OptionList).display = False
@@ -238,6 +247,18 @@ class JobScreen(Screen[None]):
         except StoreError as error:
             log.write(Text(f"stopped: {error}", style="bold red"))
             return
+        except JobStopped as stopped:
+            self._flush()
+            self.finished = True
+            log.write(
+                Text.assemble(
+                    ("stopped: ", "bold red"),
+                    safe_line(stopped.reason, limit=200),
+                    f"; run {stopped.run_id[:8]} is marked failed: fix the key, then start the"
+                    " same job again to resume it",
+                )
+            )
+            return
         finally:
             writer.close()
         self._flush()
@@ -252,6 +273,21 @@ class JobScreen(Screen[None]):
         )
         self._show_totals(outcome.totals)
         log.write(Text(f"stored for the new run: {outcome.spend.describe()}", style="bold"))
+        self._show_outcome(outcome)
+
+    def _show_outcome(self, outcome: JobOutcome) -> None:
+        """How the cases ended: a run where no case got a score is failed, not completed."""
+        log, counts = self.query_one(RichLog), outcome.counts
+        retry = f"retry them: evaltui rejudge {outcome.run_id[:8]} --errors"
+        if outcome.status != "completed":
+            log.write(
+                Text(
+                    f"no case got a score ({counts.describe()}): run marked failed; {retry}",
+                    style="bold red",
+                )
+            )
+        elif counts.judge_errors:
+            log.write(Text(f"{counts.describe()}; {retry}", style="yellow"))
 
     def _on_result(self, result: CaseResult | None, case: Case, totals: JobTotals) -> None:
         """Queue the case's line; `_flush` paints queued lines ten times a second, so a fast
@@ -284,7 +320,10 @@ class JobScreen(Screen[None]):
                 log.write(line)
             self._pending.clear()
         if self._totals is not None:
-            self.query_one(ProgressBar).update(progress=self._totals.done)
+            # total and done both count the cases an earlier attempt saved: a resume ends at 100 %
+            self.query_one(ProgressBar).update(
+                total=self._totals.total, progress=self._totals.done
+            )
             self._show_totals(self._totals)
 
     def _show_totals(self, totals: JobTotals) -> None:
@@ -296,7 +335,9 @@ class JobScreen(Screen[None]):
         usage = totals.usage
         self.query_one("#job-totals", Static).update(
             Text(
-                f"{totals.done}/{totals.total} done  {totals.errored} errored"
+                f"{totals.done}/{totals.total} done"
+                f"{f' ({totals.resumed} saved earlier)' if totals.resumed else ''}"
+                f"  {totals.errored} errored"
                 f"  {totals.retries} retries"
                 f"  tokens {usage.total_input_tokens:,}/{usage.output_tokens:,}  cost {cost}"
             )

@@ -228,6 +228,21 @@ _CREATE_RUN_SQL = (
     "INSERT INTO runs (id, suite_id, name, model, config, started_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
 _FINISH_RUN_SQL = "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?"
+# Only runs evaltui created (their config has a job key) are ever reopened or updated in place.
+_JOB_RUN = "json_valid(config) AND json_extract(config, '$.evaltui.job') IS NOT NULL"
+_REOPEN_RUN_SQL = f"""UPDATE runs SET status = 'running', finished_at = NULL, summary = NULL
+WHERE id = ? AND {_JOB_RUN}"""
+_CASE_ERROR_SQL = f"""UPDATE cases SET error = ?
+WHERE id = ? AND run_id = ? AND run_id IN (SELECT id FROM runs WHERE {_JOB_RUN})"""
+_ERROR_NAME = "CASE WHEN json_valid(c.error) THEN json_extract(c.error, '$.name') END"
+# (cases, judge errors, other errors) of a run.
+_CASE_COUNTS_SQL = f"""SELECT COUNT(*),
+  COALESCE(SUM(c.error IS NOT NULL AND {_ERROR_NAME} IS 'JudgeError'), 0),
+  COALESCE(SUM(c.error IS NOT NULL AND {_ERROR_NAME} IS NOT 'JudgeError'), 0)
+FROM cases c WHERE c.run_id = ?"""
+_JUDGE_ERROR_CASES_SQL = f"""SELECT c.id FROM cases c
+WHERE c.run_id = ? AND c.error IS NOT NULL AND {_ERROR_NAME} IS 'JudgeError' ORDER BY c.idx"""
+
 _TRACE_SQL = (
     "INSERT OR IGNORE INTO evaltui_traces (trace_id, source, name, attributes, imported_at)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -694,6 +709,48 @@ class StoreWriter:
                 db.execute(_FINISH_RUN_SQL, (finished_at, status, summary, run_id))
         except sqlite3.Error as error:
             raise explain_write(error, self.path) from None
+
+    # -- `rejudge --errors`: a derived run's judge errors retried in place ----------------
+
+    def case_counts(self, run_id: str) -> tuple[int, int, int]:
+        """(cases, judge errors, task and other errors) of a run."""
+        row = self.fetch(_CASE_COUNTS_SQL, (run_id,))[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def judge_error_cases(self, run_id: str) -> list[str]:
+        """Ids of a run's cases whose judging errored (`cases.error` named JudgeError)."""
+        return [str(row[0]) for row in self.fetch(_JUDGE_ERROR_CASES_SQL, (run_id,))]
+
+    def reopen_run(self, run_id: str) -> None:
+        """Put a run evaltui created back to `running` (no summary) to add to it in place."""
+        try:
+            with self._immediate() as db:
+                if db.execute(_REOPEN_RUN_SQL, (run_id,)).rowcount != 1:
+                    raise StoreError(f"run {run_id[:8]} was not made by evaltui: not reopened")
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+
+    def complete_case(
+        self,
+        run_id: str,
+        case_id: str,
+        scores: Sequence[tuple[str, float, str | None]],
+        error: str | None,
+        *,
+        idx: int,
+        judgements: Sequence[JudgementRow] = (),
+    ) -> None:
+        """Append the scores a retried case now has, with what judging it cost, and set its
+        error (None: judged), in one transaction; only a case of a run evaltui created."""
+        try:
+            with self._immediate() as db:
+                if db.execute(_CASE_ERROR_SQL, (error, case_id, run_id)).rowcount != 1:
+                    raise StoreError(f"case {case_id[:8]} is not in a run evaltui made")
+                batch = WriteBatch(db, None)
+                batch.add_scores(case_id, scores)
+                batch.add_judgements(run_id, case_id, idx, judgements)
+        except sqlite3.Error as failure:
+            raise explain_write(failure, self.path) from None
 
     def link_pending(self) -> int:
         """Link traces to cases written since they arrived (by case id, or by run and

@@ -13,7 +13,13 @@ import httpx
 
 from evaltui.judges.base import JudgeInput
 from evaltui.judges.context import BuildContext, env_names
-from evaltui.judges.transient import TransientError, is_retryable_status, parse_retry_after
+from evaltui.judges.transient import (
+    AccessDenied,
+    TransientError,
+    is_access_denied_status,
+    is_retryable_status,
+    parse_retry_after,
+)
 from evaltui.tasks.base import TaskResult, js_stringify
 from evaltui.tasks.command import engine_usage
 from evaltui.tasks.options import HttpTaskOptions
@@ -84,6 +90,8 @@ class HttpTask:
         status = response.status_code
         if status >= 300:
             message = f"HTTP {status}: {response.text}"
+            if is_access_denied_status(status):
+                raise AccessDenied(f"HTTP {status}: {response.text[:300]}", status=status)
             if is_retryable_status(status, response.headers):
                 raise TransientError(
                     message, status=status, retry_after=parse_retry_after(response.headers)

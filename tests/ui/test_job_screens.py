@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from textual.widgets import OptionList, RichLog, Static
+import pytest
+from textual.widgets import OptionList, ProgressBar, RichLog, Static
 
 from evaltui.app import StartAt
+from evaltui.config import load_config
+from evaltui.jobs import CaseResult, JobTotals
+from evaltui.models import Case
+from evaltui.rework import JobPlan, execute
 from evaltui.screens import DiffScreen, RunScreen
 from evaltui.screens.job import JobScreen, JobSetup
 from evaltui.store import RunStore
+from evaltui.store.writer import StoreWriter
 from evaltui.widgets import CaseTable
+from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"
@@ -92,3 +100,117 @@ async def test_cancel_in_setup_and_rerun_needs_a_task(real_store: Path) -> None:
         assert isinstance(setup, JobSetup) and setup.step == "task"
         assert "which task?" in plain(setup.query_one("#job-heading", Static))
         await pilot.press("escape")
+
+
+def ten_case_run(builder: StoreBuilder) -> str:
+    suite = builder.suite("s")
+    run = builder.run(suite, "m")
+    for idx in range(10):
+        builder.case(run, idx, output=f"a{idx}", expected=f"a{idx}", scores={"exact": 1.0})
+    builder.finish(run)
+    return run
+
+
+class Interrupt(Exception):
+    pass
+
+
+async def wait_finished(pilot, job: JobScreen) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if job.finished:
+            break
+        await pilot.pause(0.1)
+    await settle(pilot)
+
+
+async def test_progress_after_a_resume_reaches_100_percent(builder: StoreBuilder) -> None:
+    run_id = ten_case_run(builder)
+    config = load_config(None)
+    profile = config.judge_profile("exact")
+    store = await RunStore.open(builder.path)
+    writer = StoreWriter.open(builder.path)
+    try:
+        run = await store.get_run(run_id)
+        ids = tuple((await store.run_index(run_id)).ids)
+        plan = JobPlan("rejudge", run, ids, ((profile, config.build_judge(profile)),))
+
+        def stop(result: CaseResult | None, case: Case, totals: JobTotals) -> None:
+            if totals.done >= 4:
+                raise Interrupt
+
+        with pytest.raises(Interrupt):  # an interrupted attempt saved 4 of the 10 cases
+            await execute(plan, store, writer, on_result=stop)
+    finally:
+        writer.close()
+        await store.close()
+    app = make_app(builder.path, StartAt(run=run_id))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        assert app.store is not None
+        job = JobScreen(app.store, plan, config)
+        await app.push_screen(job)
+        await wait_finished(pilot, job)
+        bar = job.query_one(ProgressBar)
+        assert bar.percentage == 1.0  # not 60 %: the resumed cases count in total and done
+        totals = plain(job.query_one("#job-totals", Static))
+        assert "10/10 done (4 saved earlier)" in totals
+
+
+async def test_a_401_stops_the_job_screen_with_one_line(
+    builder: StoreBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.anthropic import FakeAnthropic, error
+
+    run_id = ten_case_run(builder)
+    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "wrong")
+    with FakeAnthropic() as fake:
+        fake.faults = [error(401) for _ in range(50)]
+        toml = tmp_path / "evaltui.toml"
+        toml.write_text(
+            f'[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbase_url = "{fake.url}"'
+            '\napi_key = "${FAKE_ANTHROPIC_KEY}"\nrubric = "Correct."\nconcurrency = 1\n'
+        )
+        config = load_config(toml, cwd=tmp_path)
+        profile = config.judge_profile("strict")
+        app = make_app(builder.path, StartAt(run=run_id))
+        async with app.run_test(size=(110, 34)) as pilot:
+            await settle(pilot)
+            assert app.store is not None
+            run = await app.store.get_run(run_id)
+            ids = tuple((await app.store.run_index(run_id)).ids)
+            plan = JobPlan("rejudge", run, ids, ((profile, config.build_judge(profile)),))
+            job = JobScreen(app.store, plan, config)
+            await app.push_screen(job)
+            await wait_finished(pilot, job)
+            lines = [line.text for line in job.query_one(RichLog).lines]
+            assert job.finished and job.run_id is None
+            stopped = [line for line in lines if line.startswith("stopped:")]
+            assert len(stopped) == 1 and "401" in stopped[0] and "marked failed" in stopped[0]
+        assert fake.message_calls <= 2
+    with sqlite3.connect(builder.path) as db:
+        statuses = db.execute("SELECT status FROM runs WHERE id != ?", (run_id,)).fetchall()
+    assert statuses == [("failed",)]
+
+
+async def test_rejudge_from_a_run_whose_threshold_is_out_of_range_is_refused(
+    builder: StoreBuilder,
+) -> None:
+    suite = builder.suite("s")
+    run_id = builder.run(suite, "m", config={"threshold": 5})
+    builder.case(run_id, 0, output="a", expected="a", scores={"exact": 1.0})
+    builder.finish(run_id)
+    app = make_app(builder.path, StartAt(run=run_id))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("J")
+        await settle(pilot)
+        setup = app.screen
+        assert isinstance(setup, JobSetup)
+        await choose(pilot, "exact")
+        assert setup.plan is None  # refused before anything is written
+        assert "enter: start" not in plain(setup.query_one("#job-summary", Static))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, JobScreen)
+    with sqlite3.connect(builder.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1

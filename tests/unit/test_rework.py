@@ -56,10 +56,13 @@ def test_rejudge_failing_reproduces_the_package_scores(
             "--json",
         ]
     )
-    assert code == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    captured = capsys.readouterr()
+    assert code == 1  # idx 12's task had failed in the source: a task error, counted
+    assert "6 judged, 0 judge errors, 1 task errors" in captured.err
+    lines = [json.loads(line) for line in captured.out.splitlines()]
     done = lines[-1]["done"]
     assert done["status"] == "completed" and done["cases"] == 7
+    assert (done["judged"], done["judge_errors"], done["task_errors"]) == (6, 0, 1)
     after = package_tables(real_store)
     # append-only: every original row is still there, unchanged
     for table, rows in before.items():
@@ -119,9 +122,10 @@ def test_judge_errors_are_errors_not_zero_scores(
             "--json",
         ]
     )
-    assert code == 0
+    assert code == 1  # judge errors: exit 1 with the counts
     done = json.loads(capsys.readouterr().out.splitlines()[-1])["done"]
-    assert done["errored"] == 3
+    assert done["errored"] == 3 and done["judge_errors"] == 3
+    assert done["status"] == "failed"  # no case got a score: never `completed`
     with sqlite3.connect(builder.path) as db:
         errors = db.execute(
             "SELECT error FROM cases WHERE run_id = ?", (done["run_id"],)
@@ -286,8 +290,9 @@ def test_rerun_with_a_command_task(
             "--json",
         ]
     )
-    assert code == 0
+    assert code == 1  # q3's task failed
     done = json.loads(capsys.readouterr().out.splitlines()[-1])["done"]
+    assert (done["judged"], done["task_errors"]) == (3, 1)
     with sqlite3.connect(builder.path) as db:
         rows = db.execute(
             "SELECT c.idx, c.output, c.error, s.score, s.reason FROM cases c"

@@ -14,6 +14,7 @@ from anthropic import AsyncAnthropic
 
 from evaltui.jobs import Job, RunnerOptions
 from evaltui.judges import BuildContext, JudgeError, JudgeInput, Price, PriceTable, create_judge
+from evaltui.judges.transient import AccessDenied
 from evaltui.models import Prompt
 from evaltui.tasks import create_task
 from evaltui.tasks.anthropic import AnthropicPromptTask, select_prompt
@@ -143,6 +144,6 @@ async def test_anthropic_prompt_task_uses_the_stored_prompt_and_model() -> None:
             {"question": "x"}, separators=(",", ":")
         )
         fake.faults = [error(401)]
-        denied = await task.generate(CASE)
-        assert denied.error is not None and denied.error.name == "AuthenticationError"
+        with pytest.raises(AccessDenied, match="HTTP 401"):  # the job stops: see test_outcomes
+            await task.generate(CASE)
         await client.close()
