@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.config import Config, ConfigError, load_config
-from evaltui.jobs import CaseResult, JobTotals
+from evaltui.jobs import BatchPolled, BatchSubmitted, CaseResult, JobEvent, JobTotals
 from evaltui.judges.base import JudgeError
 from evaltui.models import Case, Run
 from evaltui.retry_errors import execute_errors, plan_errors
@@ -222,6 +222,53 @@ def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], No
     return report
 
 
+def batch_reporter(as_json: bool) -> Callable[[JobEvent], None]:
+    """Say when a Message Batch is submitted (or found again) and when its state changes:
+    a JSON line `{"batch": {...}}`, or a line on stderr."""
+    last: dict[str, tuple[str, str | None]] = {}
+
+    def report(event: JobEvent) -> None:
+        if isinstance(event, BatchSubmitted):
+            fields: dict[str, Any] = {
+                "judge": event.judge,
+                "batch_id": event.batch_id,
+                "cases": len(event.case_ids),
+                "state": "adopted" if event.adopted else "submitted",
+            }
+            text = (
+                f"batch {one_line(event.batch_id, 80)} "
+                f"{'found again' if event.adopted else 'submitted'} for judge "
+                f"{one_line(event.judge, 40)}: {len(event.case_ids)} cases"
+            )
+        elif isinstance(event, BatchPolled):
+            state = (event.status, event.problem)
+            if last.get(event.batch_id) == state:
+                return  # one line per change, not per poll
+            last[event.batch_id] = state
+            fields = {
+                "judge": event.judge,
+                "batch_id": event.batch_id,
+                "state": event.status,
+                "ended": event.ended,
+                "requests": event.requests,
+                "problem": event.problem,
+            }
+            what = (
+                f"unreachable ({one_line(event.problem, 120)}), polling on"
+                if event.problem
+                else f"{one_line(event.status, 40)} ({event.ended}/{event.requests} ended)"
+            )
+            text = f"batch {one_line(event.batch_id, 80)}: {what}"
+        else:
+            return
+        if as_json:
+            print(json.dumps({"batch": fields}, ensure_ascii=False), flush=True)
+        else:
+            print(f"\n{text}", file=sys.stderr, flush=True)
+
+    return report
+
+
 def stopped(error: JobStopped) -> int:
     """A 401/403 stopped the job: one line, exit 2."""
     print(
@@ -322,7 +369,14 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
         writer = StoreWriter.open(path)
         try:
             options = config.runner_options([*plan.judges, *([plan.task] if plan.task else [])])
-            outcome = await execute(plan, store, writer, options, on_result=reporter(as_json))
+            outcome = await execute(
+                plan,
+                store,
+                writer,
+                options,
+                on_result=reporter(as_json),
+                on_event=batch_reporter(as_json),
+            )
         except JobStopped as error:
             return stopped(error)
         finally:

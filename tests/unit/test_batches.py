@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
+from evaltui.cli_jobs import batch_reporter
 from evaltui.config import Config, load_config
 from evaltui.jobs import BatchPolled, BatchSubmitted, Job, JobEvent, RunnerOptions
 from evaltui.judges import JudgeInput, Price, PriceTable
@@ -314,3 +315,33 @@ async def test_estimate_uses_the_batch_price_for_a_judge_that_will_batch(
     assert batched is not None and full is not None and full > 0
     assert batched == pytest.approx(full / 2)
     assert "batch price" in batch_note(batch_plan) and batch_note(single_plan) == ""
+
+
+# -- the headless commands say what a batch is doing -----------------------------------------
+
+
+def test_headless_job_reports_batch_submission_and_state_changes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events: list[JobEvent] = [
+        BatchSubmitted("strict", "msgbatch_1\x1b]52;c;x\x07", ["a", "b"]),
+        BatchPolled("strict", "msgbatch_1\x1b]52;c;x\x07", "in_progress", 0, 2, 30.0),
+        BatchPolled("strict", "msgbatch_1\x1b]52;c;x\x07", "in_progress", 0, 2, 30.0),
+        BatchPolled("strict", "msgbatch_1\x1b]52;c;x\x07", "in_progress", 0, 2, 60.0, "503"),
+        BatchPolled("strict", "msgbatch_1\x1b]52;c;x\x07", "ended", 2, 2, None),
+    ]
+    text = batch_reporter(as_json=False)
+    for event in events:
+        text(event)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line]
+    assert len(lines) == 4  # the repeated poll says nothing new
+    assert "submitted for judge strict: 2 cases" in lines[0]
+    assert "unreachable (503), polling on" in lines[2] and "ended (2/2 ended)" in lines[3]
+    assert "\x1b" not in err and "\x07" not in err
+    as_json = batch_reporter(as_json=True)
+    for event in events:
+        as_json(event)
+    out = [json.loads(line)["batch"] for line in capsys.readouterr().out.splitlines()]
+    assert [line["state"] for line in out] == ["submitted", "in_progress", "in_progress", "ended"]
+    assert out[0]["cases"] == 2 and out[2]["problem"] == "503"
