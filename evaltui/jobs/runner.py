@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaltui.jobs.batch import BatchRunner, batch_capable
-from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key
+from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key, prepare
 from evaltui.jobs.models import CaseResult, CaseStarted, JobEvent, JobTotals
 from evaltui.jobs.retry import RetryPolicy
 from evaltui.judges.base import Judge, JudgeInput, Verdict
@@ -125,6 +125,8 @@ class Job:
         return None
 
     async def _results(self) -> AsyncGenerator[CaseResult]:
+        if self.items or self.resume_batches:  # start-up off the loop, before any clock
+            await prepare([*self.judges, *([self.task] if self.task else [])])
         judge = self._batch_judge()
         if judge is None:
             async with aclosing(self.stream(self.items)) as results:

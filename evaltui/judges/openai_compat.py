@@ -7,6 +7,7 @@ rejects it (in `auto` mode, remembered for later calls); the verdict is read tol
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, ClassVar
 
@@ -96,15 +97,25 @@ class OpenAICompatJudge:
         """The response_format currently in use."""
         return MODES[self._mode_index]
 
+    def _new_client(self) -> httpx.AsyncClient:
+        limit = self.options.max_connections
+        return httpx.AsyncClient(
+            timeout=self.options.request_timeout_s,
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limit = self.options.max_connections
-            self._client = httpx.AsyncClient(
-                timeout=self.options.request_timeout_s,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            )
+            self._client = self._new_client()
         return self._client
+
+    async def prepare(self) -> None:
+        """Build the client (TLS context, certificates) in a thread, before any call's clock."""
+        if self._client is None:
+            client = await asyncio.to_thread(self._new_client)
+            if self._client is None:
+                self._client = client
 
     def describe(self) -> dict[str, Any]:
         options = self.options

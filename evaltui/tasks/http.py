@@ -6,6 +6,7 @@ with `usage: {inputTokens, outputTokens}`). Errors read as the web runner's.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, ClassVar
 
@@ -52,15 +53,25 @@ class HttpTask:
     def backend_key(self) -> str:
         return f"http:{self.options.url}"
 
+    def _new_client(self) -> httpx.AsyncClient:
+        limit = self.options.max_connections
+        return httpx.AsyncClient(
+            timeout=self.options.timeout_s,
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limit = self.options.max_connections
-            self._client = httpx.AsyncClient(
-                timeout=self.options.timeout_s,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            )
+            self._client = self._new_client()
         return self._client
+
+    async def prepare(self) -> None:
+        """Build the client (TLS context, certificates) in a thread, before any call's clock."""
+        if self._client is None:
+            client = await asyncio.to_thread(self._new_client)
+            if self._client is None:
+                self._client = client
 
     def describe(self) -> dict[str, Any]:
         headers = self.options.headers
