@@ -29,6 +29,7 @@ from evaltui.tasks import Task
 
 JobKind = Literal["rejudge", "rerun"]
 ScoreRow = tuple[str, float, str | None]
+PROMPT_KEYS = ("taskMode", "promptId", "promptName", "promptVersion")
 
 
 def now_ms() -> int:
@@ -94,9 +95,12 @@ class JobPlan:
 
     def config(self) -> str:
         """`runs.config`: the web runner's keys it shows, plus evaltui's job record."""
+        task = self.task[0].describe(self.task[1]) if self.task else {}
+        prompt = {key: task[key] for key in PROMPT_KEYS if task.get(key) is not None}
         return json.dumps(
             {
                 "model": self.model,
+                **prompt,  # a prompt-mode re-run names its prompt where the web runner does
                 "scorers": self.scorer_names,
                 "threshold": self.threshold,
                 "evaltui": self.described(),

@@ -1,7 +1,8 @@
 """Re-run through an HTTP endpoint, as the package's web runner does in HTTP mode.
 
-The dataset item is POSTed as JSON; the endpoint answers `{"output": string}` (optionally
-with `usage: {inputTokens, outputTokens}`). Errors read as the web runner's.
+The dataset item is POSTed as JSON, without its `expected` answer (the system under test
+never sees it); the endpoint answers `{"output": string}` (optionally with
+`usage: {inputTokens, outputTokens}`). Errors read as the web runner's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from evaltui.tasks.options import HttpTaskOptions
 NO_OUTPUT = 'The HTTP endpoint did not return a string "output"'
 
 
+def request_item(item: Any) -> Any:
+    """The dataset item as the system under test may see it: without its `expected` answer."""
+    if isinstance(item, dict) and "expected" in item:
+        return {key: value for key, value in item.items() if key != "expected"}
+    return item
+
+
 class HttpTask:
-    """POSTs each case's dataset item to `url` and reads `output` from the JSON answer."""
+    """POSTs each case's dataset item (minus `expected`) to `url` and reads `output` from the
+    JSON answer."""
 
     Options: ClassVar[type[HttpTaskOptions]] = HttpTaskOptions
 
@@ -84,7 +93,7 @@ class HttpTask:
 
     async def generate(self, case: JudgeInput) -> TaskResult:
         start = time.perf_counter()
-        content = js_stringify(case.input).encode()
+        content = js_stringify(request_item(case.input)).encode()
         try:
             response = await self.client.post(
                 self.options.url, content=content, headers=self._headers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,14 +22,17 @@ from typing import Any
 import pytest
 
 from evaltui.jobs import Job, RunnerOptions
-from evaltui.judges import JudgeInput, create_judge
+from evaltui.judges import JudgeError, JudgeInput, create_judge
 from evaltui.judges.anthropic import AnthropicJudge
+from evaltui.judges.openai_compat import OpenAICompatJudge
 from evaltui.judges.options import AnthropicJudgeOptions
 from evaltui.judges.prompting import data_marker, render_user
 from evaltui.tasks import create_task
 from evaltui.tasks.anthropic import AnthropicPromptTask
 from evaltui.tasks.options import AnthropicTaskOptions
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.http import Response
+from tests.fakes.openai import FakeOpenAI
 from tests.storebuilder import StoreBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +251,114 @@ def test_rejudge_with_a_hanging_shell_judge_exits_cleanly(
     assert all(wait_gone(int(pid)) for pid in pids.read_text().split())
 
 
+
+
+# -- finding 14: an unrelated 400 keeps structured output -------------------------------------
+
+
+def too_long() -> Response:
+    message = "This model's maximum context length is 8192 tokens; your prompt has 9000"
+    return Response.json({"error": {"message": message}}, 400)
+
+
+async def test_an_unrelated_400_does_not_turn_structured_output_off() -> None:
+    with FakeOpenAI() as fake:
+        judge = create_judge(
+            "openai-compatible", "local", {"base_url": f"{fake.url}/v1", "model": "m"}
+        )
+        assert isinstance(judge, OpenAICompatJudge)
+        try:
+            fake.faults = [too_long()]  # once: this call alone tries a simpler format
+            assert (await judge.evaluate(CASE)).score == 1.0
+            assert (await judge.evaluate(CASE)).score == 1.0
+            assert fake.formats_seen == ["json_schema", "json_object", "json_schema"]
+            assert judge.mode == "json_schema"
+            fake.faults = [too_long(), too_long(), too_long()]  # every format: the real error
+            failed = await judge.evaluate(CASE)
+            assert failed.error is not None and "maximum context length" in failed.error
+            assert judge.mode == "json_schema"
+            fake.reject = {"json_schema"}  # a 400 that names the format is remembered
+            assert (await judge.evaluate(CASE)).score == 1.0
+            assert judge.mode == "json_object"
+        finally:
+            await judge.aclose()
+
+
+# -- finding 14: the plugin-shadows-a-built-in warning, once a process ------------------------
+
+
+def test_a_shadowing_plugin_is_reported_once_a_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    import evaltui.judges.plugins as plugins
+    from evaltui.judges.registry import JUDGES
+
+    def shadowing(group: str) -> list[EntryPoint]:
+        return [EntryPoint(name="exact", value="evil_plugin:Exact", group=group)]
+
+    monkeypatch.setattr(plugins, "entry_points", shadowing)
+    monkeypatch.setattr(plugins, "_warned", set(), raising=False)
+    with caplog.at_level(logging.WARNING, logger=plugins.__name__):
+        for _ in range(4):  # what one command does: list, resolve, validate, build
+            assert "exact" in JUDGES.available()
+            assert JUDGES.plugins() == {}
+            with pytest.raises(JudgeError):
+                JUDGES.load("no-such-judge")
+    warnings = [record for record in caplog.records if "shadows a built-in" in record.message]
+    assert len(warnings) == 1 and "evil_plugin:Exact" in warnings[0].message
+
+
+# -- finding 14: a prompt-mode re-run names its prompt where the diff reads it ----------------
+
+
+def test_a_prompt_rerun_records_its_prompt_like_the_web_runner(
+    builder: StoreBuilder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evaltui.cli import main
+    from evaltui.diff.context import context_differences
+    from evaltui.store import RunStore
+
+    suite = builder.suite("qa")
+    for version, content in ((1, "Be concise."), (2, "Answer with only the answer.")):
+        builder.db.execute(
+            "INSERT INTO prompts (id, name, version, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            (f"p{version}", "qa-system", version, content, version),
+        )
+    builder.db.commit()
+    source_config = {"taskMode": "prompt", "promptId": "p1", "promptName": "qa-system"}
+    run = builder.run(suite, "claude-test", config={**source_config, "promptVersion": 1})
+    for idx in range(2):
+        item = {"input": f"q{idx}", "expected": "a"}
+        builder.case(run, idx, input=item, output="old", expected="a", scores={"exact": 0.0})
+    builder.finish(run)
+    monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "k")
+    with FakeAnthropic() as fake:
+        config = tmp_path / "evaltui.toml"
+        config.write_text(
+            f'[tasks.qa-v2]\ntype = "anthropic"\nmodel = "claude-test"\nbase_url = "{fake.url}"\n'
+            'api_key = "${FAKE_ANTHROPIC_KEY}"\nprompt = "qa-system"\nprompt_version = 2\n'
+        )
+        command = ["rerun", run, "--task", "qa-v2", "--judge", "exact", "--config", str(config)]
+        code = main([*command, "--store", str(builder.path), "--json"])
+    assert code == 0
+    done = json.loads(capsys.readouterr().out.splitlines()[-1])["done"]
+
+    async def read() -> tuple[Any, Any]:
+        store = await RunStore.open(builder.path)
+        try:
+            return await store.get_run(run), await store.get_run(done["run_id"])
+        finally:
+            await store.close()
+
+    source, rerun = asyncio.run(read())
+    recorded = json.loads(rerun.config.raw)
+    assert recorded["taskMode"] == "prompt" and recorded["promptId"] == "p2"
+    assert (recorded["promptName"], recorded["promptVersion"]) == ("qa-system", 2)
+    differences = context_differences(source, rerun, ["exact"], ["exact"], 2, 2)
+    [prompt] = [difference for difference in differences if difference.key == "prompt"]
+    assert (prompt.baseline, prompt.candidate) == ("qa-system v1", "qa-system v2")  # not "-"
