@@ -7,6 +7,7 @@ cancellation propagates.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ async def prepare(steps: Iterable[Any]) -> None:
     before the first call, so no call's timeout or latency pays for start-up. A failure here
     is left for the calls themselves to report, case by case."""
     hooks = [getattr(step, "prepare", None) for step in steps]
-    await asyncio.gather(*(hook() for hook in hooks if callable(hook)), return_exceptions=True)
+    await asyncio.gather(
+        *(hook() for hook in hooks if inspect.iscoroutinefunction(hook)), return_exceptions=True
+    )
 
 
 @dataclass

@@ -235,7 +235,10 @@ def test_rejudge_with_a_hanging_shell_judge_exits_cleanly(
     builder.close()
     argv, pids = hanging_script(tmp_path, """echo '{"score": 1, "reason": "ok"}'""")
     config = tmp_path / "evaltui.toml"
-    config.write_text(f'[judges.sh]\ntype = "command"\nargv = ["{argv[0]}"]\ntimeout_s = 1\n')
+    config.write_text(  # the runner's timeout: longer than the judge's, shorter than its child
+        f'[runner]\ntimeout_s = 4\n[judges.sh]\ntype = "command"\nargv = ["{argv[0]}"]\n'
+        "timeout_s = 1\n"
+    )
     command = [sys.executable, "-m", "evaltui", "rejudge", run, "--judge", "sh"]
     command += ["--config", str(config), "--store", str(builder.path), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "always::ResourceWarning"}
