@@ -25,7 +25,7 @@ from evaltui.jobs import Job, RunnerOptions
 from evaltui.judges import JudgeError, JudgeInput, create_judge
 from evaltui.judges.anthropic import AnthropicJudge
 from evaltui.judges.openai_compat import OpenAICompatJudge
-from evaltui.judges.options import AnthropicJudgeOptions
+from evaltui.judges.options import AnthropicJudgeOptions, OpenAICompatOptions
 from evaltui.judges.prompting import data_marker, render_user
 from evaltui.tasks import create_task
 from evaltui.tasks.anthropic import AnthropicPromptTask
@@ -69,6 +69,10 @@ def test_an_output_cannot_forge_the_data_delimiters(output: str) -> None:
     [message] = judge.request(case)["messages"]
     prompt = message["content"]
     assert prompt == render_user(case, judge.options)  # deterministic: same case, same prompt
+    local = OpenAICompatJudge(
+        "o", OpenAICompatOptions(base_url="http://127.0.0.1:9/v1", model="m", rubric=RUBRIC.rubric)
+    )
+    assert local.body(case, "none")["messages"][1]["content"] == prompt  # the same safe prompt
     opening, closing = delimiters(prompt)
     # each delimiter line occurs once, the output lies wholly between them, carries neither
     lines = prompt.splitlines()
