@@ -1,9 +1,10 @@
 """A judge that runs a user program: the case as JSON on stdin, `{"score", "reason"}` on stdout.
 
 No shell: `argv` is executed as given, in a process group of its own. A non-zero exit, a
-timeout or unreadable output is an errored verdict, except that a verdict printed before the
-program hung is used. On timeout or cancellation the whole group (a shell script's children
-too) gets SIGTERM, then SIGKILL after a short grace; nothing is left running.
+timeout or unreadable output is an errored verdict, except that a verdict printed (and
+flushed) before the program hung is used. On timeout or cancellation the whole group (a
+shell script's children too) gets SIGTERM, then SIGKILL after a short grace; what a program
+leaves running after it exits is stopped the same way.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ async def _stop(
     pgid: int, transport: asyncio.SubprocessTransport, collector: _Collector, grace_s: float
 ) -> None:
     """End whatever is left of the program's group (TERM, then KILL after `grace_s`), wait
-    for the program to be reaped, and close the transport (no pipe left to the collector)."""
+    for the program to be reaped, and close the transport (no pipe left for the garbage
+    collector to close after the loop is gone: the "Event loop is closed" at exit)."""
     try:
         if _signal_group(pgid, signal.SIGTERM):
             # Members that exited may linger as zombies (until init reaps them), so the group
