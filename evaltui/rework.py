@@ -34,6 +34,7 @@ from evaltui.tasks import Task
 
 JobKind = Literal["rejudge", "rerun"]
 ScoreRow = tuple[str, float, str | None]
+PROMPT_KEYS = ("taskMode", "promptId", "promptName", "promptVersion")
 
 
 def now_ms() -> int:
@@ -141,9 +142,12 @@ class JobPlan:
             ) from None
 
     def _config_json(self) -> str:
+        task = self._profiles()[1] or {}
+        prompt = {key: task[key] for key in PROMPT_KEYS if task.get(key) is not None}
         return json.dumps(
             {
                 "model": self.model,
+                **prompt,  # a prompt-mode re-run names its prompt where the web runner does
                 "scorers": self.scorer_names,
                 "threshold": self.threshold,
                 "evaltui": self.described(),

@@ -7,8 +7,9 @@ cancellation and `AccessDenied` (401/403: the job stops) propagate.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,6 +27,16 @@ def backend_key(obj: Any) -> str:
     """The concurrency key of a judge or task (its `backend_key`, else its name)."""
     key = getattr(obj, "backend_key", None)
     return key if isinstance(key, str) else f"local:{getattr(obj, 'name', type(obj).__name__)}"
+
+
+async def prepare(steps: Iterable[Any]) -> None:
+    """Run every judge's and task's `prepare()` (SDK imports, clients: slow, done in threads)
+    before the first call, so no call's timeout or latency pays for start-up. A failure here
+    is left for the calls themselves to report, case by case."""
+    hooks = [getattr(step, "prepare", None) for step in steps]
+    await asyncio.gather(
+        *(hook() for hook in hooks if inspect.iscoroutinefunction(hook)), return_exceptions=True
+    )
 
 
 @dataclass

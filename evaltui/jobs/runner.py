@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evaltui.jobs.batch import OPEN_STATES, BatchLedger, BatchRunner, MemoryLedger, batching_judge
-from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key
+from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key, prepare
 from evaltui.jobs.models import CaseResult, CaseStarted, JobEvent, JobTotals
 from evaltui.jobs.retry import RetryPolicy
 from evaltui.judges.base import Judge, JudgeInput, Verdict
@@ -134,6 +134,8 @@ class Job:
         return batching_judge(*args, resuming=resuming)
 
     async def _results(self) -> AsyncGenerator[CaseResult]:
+        if self.items or self.resume_batches:  # start-up off the loop, before any clock
+            await prepare([*self.judges, *([self.task] if self.task else [])])
         judge = await self._batch_judge()
         if judge is None:
             async with aclosing(self.stream(self.items)) as results:

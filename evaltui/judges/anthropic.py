@@ -1,12 +1,14 @@
 """A rubric judge on Anthropic's Messages API: verdict by forced tool use, usage and cost.
 
-The `anthropic` SDK (about 1.5 s to import) is imported only when a client is first needed.
+The `anthropic` SDK (about 1.5 s to import) is imported only when a client is first needed:
+by `prepare()`, in a thread, before a job's clock starts (never on the event loop mid-call).
 Bulk jobs can go through the Message Batches API (half price): `submit_batch`,
 `batch_status` and `batch_results`, resumable from the batch id alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -146,16 +148,27 @@ class AnthropicBackend:
     def backend_key(self) -> str:
         return f"anthropic:{self.options.base_url or DEFAULT_BASE_URL}:{self.options.model}"
 
+    def _new_client(self) -> AsyncAnthropic:
+        return make_client(
+            base_url=self.options.base_url,
+            api_key=self._api_key,
+            timeout_s=self.options.request_timeout_s,
+            max_retries=self.options.sdk_max_retries,
+        )
+
     @property
     def client(self) -> AsyncAnthropic:
         if self._client is None:
-            self._client = make_client(
-                base_url=self.options.base_url,
-                api_key=self._api_key,
-                timeout_s=self.options.request_timeout_s,
-                max_retries=self.options.sdk_max_retries,
-            )
+            self._client = self._new_client()
         return self._client
+
+    async def prepare(self) -> None:
+        """Import the SDK and build the client in a thread (it blocks for seconds the first
+        time), so that no call's timeout or latency pays for it and the loop stays free."""
+        if self._client is None:
+            client = await asyncio.to_thread(self._new_client)
+            if self._client is None:
+                self._client = client
 
 
 class AnthropicJudge(AnthropicBackend):
@@ -219,9 +232,10 @@ class AnthropicJudge(AnthropicBackend):
         }
 
     async def evaluate(self, case: JudgeInput) -> Verdict:
+        client = self.client  # built before the clock starts (see `prepare`)
         start = time.perf_counter()
         try:
-            message = await self.client.messages.create(**self.request(case))
+            message = await client.messages.create(**self.request(case))
         except Exception as error:
             return Verdict.failed(
                 self.name,

@@ -2,7 +2,9 @@
 
 A judge turns one case's output into a `Verdict`. A failure to judge is a `Verdict` with
 `error` set and `score` None, never a score of 0 in disguise. A judge asks the runner to
-retry a call by raising `TransientError` (see `evaltui.judges.transient`).
+retry a call by raising `TransientError` (see `evaltui.judges.transient`). A judge (or task)
+with slow start-up (an SDK import, a client) may define `async def prepare(self)`: a job
+awaits it before the first call, outside every call's timeout and latency.
 """
 
 from __future__ import annotations

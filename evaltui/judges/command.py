@@ -1,7 +1,10 @@
 """A judge that runs a user program: the case as JSON on stdin, `{"score", "reason"}` on stdout.
 
-No shell: `argv` is executed as given. A non-zero exit, a timeout or unreadable output is an
-errored verdict; the process is killed on timeout and on cancellation.
+No shell: `argv` is executed as given, in a process group of its own. A non-zero exit, a
+timeout or unreadable output is an errored verdict, except that a verdict printed (and
+flushed) before the program hung is used. On timeout or cancellation the whole group (a
+shell script's children too) gets SIGTERM, then SIGKILL after a short grace; what a program
+leaves running after it exits is stopped the same way.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +25,10 @@ from evaltui.judges.options import CommandJudgeOptions
 from evaltui.judges.prompting import MalformedVerdict, extract_json, parse_verdict
 
 STDERR_TAIL = 500
+KILL_GRACE_S = 0.5
+"""Between SIGTERM and SIGKILL to the program's process group."""
+DRAIN_S = 0.5
+"""How long output pipes may stay open after the program exits (a child it left behind)."""
 
 
 @dataclass(frozen=True)
@@ -32,11 +41,78 @@ class Completed:
 
 
 class CommandFailed(Exception):
-    """The program could not be run or did not finish in time (`timed_out`)."""
+    """The program could not be run or did not finish in time (`timed_out`); `stdout` is
+    what it printed before that."""
 
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+    def __init__(self, message: str, *, timed_out: bool = False, stdout: str = "") -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.stdout = stdout
+
+
+class _Collector(asyncio.SubprocessProtocol):
+    """Collects stdout and stderr as they come; tells when the program exited and when its
+    output pipes closed (a child it left behind can hold them open)."""
+
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.err = bytearray()
+        self.exited = asyncio.Event()
+        self.drained = asyncio.Event()
+        self._open = {1, 2}
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        (self.out if fd == 1 else self.err).extend(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self._open.discard(fd)
+        if not self._open:
+            self.drained.set()
+
+    def process_exited(self) -> None:
+        self.exited.set()
+
+    async def finished(self) -> None:
+        await self.exited.wait()
+        await self.drained.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    """Send `signum` to the process group; False when the group is gone."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # only a recycled id can be someone else's: not ours to signal
+        return False
+    return True
+
+
+async def _wait(awaitable: Any, timeout_s: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout_s):
+            await awaitable
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _stop(
+    pgid: int, transport: asyncio.SubprocessTransport, collector: _Collector, grace_s: float
+) -> None:
+    """End whatever is left of the program's group (TERM, then KILL after `grace_s`), wait
+    for the program to be reaped, and close the transport (no pipe left for the garbage
+    collector to close after the loop is gone: the "Event loop is closed" at exit)."""
+    try:
+        if _signal_group(pgid, signal.SIGTERM):
+            # Members that exited may linger as zombies (until init reaps them), so the group
+            # is not polled: once the program is reaped and the pipes are closed, or after the
+            # grace, whatever is left is killed.
+            await _wait(collector.finished(), grace_s)
+            _signal_group(pgid, signal.SIGKILL)
+            await _wait(collector.finished(), grace_s)
+    finally:
+        transport.close()
 
 
 async def run_program(
@@ -46,42 +122,70 @@ async def run_program(
     timeout_s: float,
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
+    grace_s: float = KILL_GRACE_S,
 ) -> Completed:
-    """Run `argv` with `stdin`, killing it on timeout or cancellation."""
+    """Run `argv` with `stdin` in its own process group; on exit, timeout or cancellation,
+    what is left of the group is killed and reaped before this returns."""
+    loop = asyncio.get_running_loop()
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, collector = await loop.subprocess_exec(
+            _Collector,
             *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             cwd=cwd,
             env=None if env is None else {**os.environ, **env},
+            start_new_session=True,
         )
     except OSError as error:
         raise CommandFailed(f"cannot run {argv[0]!r}: {error.strerror or error}") from None
+    pgid = transport.get_pid()  # the leader of its own session and group
+    timed_out = False
     try:
-        async with asyncio.timeout(timeout_s):
-            out, err = await process.communicate(stdin.encode())
-    except TimeoutError:
-        raise CommandFailed(
-            f"{argv[0]!r} timed out after {timeout_s:g} s", timed_out=True
-        ) from None
+        pipe = transport.get_pipe_transport(0)
+        if pipe is not None:
+            assert isinstance(pipe, asyncio.WriteTransport)
+            pipe.write(stdin.encode())  # flushed by the loop; a program that does not read
+            pipe.close()  # it just closes the pipe
+        try:
+            async with asyncio.timeout(timeout_s):
+                await collector.exited.wait()
+        except TimeoutError:
+            timed_out = True
+        else:  # its own output is in the pipes; a child that still holds them gets a moment
+            await _wait(collector.drained.wait(), DRAIN_S)
     finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return Completed(
-        process.returncode,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
-    )
+        try:
+            await _stop(pgid, transport, collector, grace_s)
+        except asyncio.CancelledError:  # cancelled again while stopping: no more waiting
+            _signal_group(pgid, signal.SIGKILL)
+            transport.close()
+            raise
+    stdout = collector.out.decode("utf-8", "replace")
+    if timed_out:
+        raise CommandFailed(
+            f"{argv[0]!r} timed out after {timeout_s:g} s", timed_out=True, stdout=stdout
+        )
+    returncode = transport.get_returncode()
+    assert returncode is not None
+    return Completed(returncode, stdout, collector.err.decode("utf-8", "replace"))
 
 
 def tail(text: str, limit: int = STDERR_TAIL) -> str:
     text = text.strip()
     return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def _has_verdict(stdout: str) -> bool:
+    """Whether `stdout` holds a complete verdict (a score, or an error the judge reported)."""
+    try:
+        data = extract_json(stdout)
+        if not data.get("error"):
+            parse_verdict(data)
+    except MalformedVerdict:
+        return False
+    return True
 
 
 class ProgramOptions(Protocol):
@@ -144,7 +248,10 @@ class CommandJudge(ProgramBackend):
                 env=self._env,
             )
         except CommandFailed as error:
-            return Verdict.failed(self.name, str(error), latency_s=time.perf_counter() - start)
+            latency = time.perf_counter() - start
+            if error.timed_out and _has_verdict(error.stdout):  # printed, then hung
+                return self._verdict(error.stdout, latency)
+            return Verdict.failed(self.name, str(error), latency_s=latency)
         latency = time.perf_counter() - start
         if done.returncode != 0:
             detail = tail(done.stderr) or tail(done.stdout) or "no output"

@@ -2,11 +2,14 @@
 gateways), through plain httpx.
 
 `response_format` falls back from `json_schema` to `json_object` to none when a server
-rejects it (in `auto` mode, remembered for later calls); the verdict is read tolerantly.
+rejects it (in `auto` mode): remembered for later calls when the error names the format, for
+that call only otherwise (one unrelated 400 never turns structured output off for the job).
+The verdict is read tolerantly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, ClassVar
 
@@ -34,6 +37,23 @@ from evaltui.judges.transient import (
 
 MODES = ("json_schema", "json_object", "none")
 FALLBACK_STATUSES = frozenset({400, 404, 415, 422, 501})
+FORMAT_WORDS = (
+    "response_format",
+    "response format",
+    "json_schema",
+    "json schema",
+    "json_object",
+    "structured output",
+    "guided",
+    "grammar",
+)
+"""An error that names one of these rejects the structured output itself."""
+
+
+def about_format(error_text: str) -> bool:
+    """Whether an error answer is about `response_format` (not, say, a too-long prompt)."""
+    text = error_text.lower()
+    return any(word in text for word in FORMAT_WORDS)
 
 
 def _content_text(message: Any) -> str:
@@ -102,15 +122,25 @@ class OpenAICompatJudge:
         """The response_format currently in use."""
         return MODES[self._mode_index]
 
+    def _new_client(self) -> httpx.AsyncClient:
+        limit = self.options.max_connections
+        return httpx.AsyncClient(
+            timeout=self.options.request_timeout_s,
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limit = self.options.max_connections
-            self._client = httpx.AsyncClient(
-                timeout=self.options.request_timeout_s,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            )
+            self._client = self._new_client()
         return self._client
+
+    async def prepare(self) -> None:
+        """Build the client (TLS context, certificates) in a thread, before any call's clock."""
+        if self._client is None:
+            client = await asyncio.to_thread(self._new_client)
+            if self._client is None:
+                self._client = client
 
     def describe(self) -> dict[str, Any]:
         options = self.options
@@ -163,8 +193,9 @@ class OpenAICompatJudge:
 
     async def evaluate(self, case: JudgeInput) -> Verdict:
         start = time.perf_counter()
+        mode_index = self._mode_index
+        unexplained: str | None = None
         while True:
-            mode_index = self._mode_index
             response = await self._post(self.body(case, MODES[mode_index]))
             status = response.status_code
             if status < 300:
@@ -177,13 +208,18 @@ class OpenAICompatJudge:
                     status=status,
                     retry_after=parse_retry_after(response.headers),
                 )
+            message = f"HTTP {status}: {response.text[:300]}"
             can_fall_back = self.options.response_format == "auto" and mode_index + 1 < len(MODES)
             if can_fall_back and status in FALLBACK_STATUSES:
-                self._mode_index = max(self._mode_index, mode_index + 1)
+                if about_format(response.text):  # the server said so: for the rest of the job
+                    self._mode_index = max(self._mode_index, mode_index + 1)
+                else:  # some other complaint: a simpler format for this call only
+                    unexplained = unexplained or message
+                mode_index += 1
                 continue
             return Verdict.failed(
                 self.name,
-                f"HTTP {status}: {response.text[:300]}",
+                unexplained or message,
                 model=self.options.model,
                 latency_s=time.perf_counter() - start,
             )

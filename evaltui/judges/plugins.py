@@ -19,6 +19,8 @@ from evaltui.judges.base import JudgeError
 from evaltui.judges.context import BuildContext
 
 log = logging.getLogger(__name__)
+_warned: set[tuple[str, str, str]] = set()
+"""(group, name, target) of the shadowing plugins already reported: once a process."""
 
 
 class Registry:
@@ -49,7 +51,15 @@ class Registry:
         found: dict[str, EntryPoint] = {}
         for point in entry_points(group=self.group):
             if point.name in self.builtins or point.name in self.aliases:
-                log.warning("%s plugin %r shadows a built-in and is ignored", self.kind, point.name)
+                seen = (self.group, point.name, point.value)
+                if seen not in _warned:
+                    _warned.add(seen)
+                    log.warning(
+                        "%s plugin %r (%s) shadows a built-in and is ignored",
+                        self.kind,
+                        point.name,
+                        point.value,
+                    )
                 continue
             found.setdefault(point.name, point)
         return found

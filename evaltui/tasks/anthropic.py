@@ -92,9 +92,10 @@ class AnthropicPromptTask(AnthropicBackend):
         }
         if self.system:
             params["system"] = self.system
+        client = self.client  # built before the clock starts (see `prepare`)
         start = time.perf_counter()
         try:
-            message = await self.client.messages.create(**params)
+            message = await client.messages.create(**params)
         except Exception as error:
             latency = round((time.perf_counter() - start) * 1000)
             return TaskResult.failed(

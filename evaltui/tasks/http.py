@@ -1,11 +1,13 @@
 """Re-run through an HTTP endpoint, as the package's web runner does in HTTP mode.
 
-The dataset item is POSTed as JSON; the endpoint answers `{"output": string}` (optionally
-with `usage: {inputTokens, outputTokens}`). Errors read as the web runner's.
+The dataset item is POSTed as JSON, without its `expected` answer (the system under test
+never sees it); the endpoint answers `{"output": string}` (optionally with
+`usage: {inputTokens, outputTokens}`). Errors read as the web runner's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, ClassVar
 
@@ -27,8 +29,16 @@ from evaltui.tasks.options import HttpTaskOptions
 NO_OUTPUT = 'The HTTP endpoint did not return a string "output"'
 
 
+def request_item(item: Any) -> Any:
+    """The dataset item as the system under test may see it: without its `expected` answer."""
+    if isinstance(item, dict) and "expected" in item:
+        return {key: value for key, value in item.items() if key != "expected"}
+    return item
+
+
 class HttpTask:
-    """POSTs each case's dataset item to `url` and reads `output` from the JSON answer."""
+    """POSTs each case's dataset item (minus `expected`) to `url` and reads `output` from the
+    JSON answer."""
 
     Options: ClassVar[type[HttpTaskOptions]] = HttpTaskOptions
 
@@ -58,15 +68,25 @@ class HttpTask:
     def backend_key(self) -> str:
         return f"http:{self.options.url}"
 
+    def _new_client(self) -> httpx.AsyncClient:
+        limit = self.options.max_connections
+        return httpx.AsyncClient(
+            timeout=self.options.timeout_s,
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            limit = self.options.max_connections
-            self._client = httpx.AsyncClient(
-                timeout=self.options.timeout_s,
-                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            )
+            self._client = self._new_client()
         return self._client
+
+    async def prepare(self) -> None:
+        """Build the client (TLS context, certificates) in a thread, before any call's clock."""
+        if self._client is None:
+            client = await asyncio.to_thread(self._new_client)
+            if self._client is None:
+                self._client = client
 
     def describe(self) -> dict[str, Any]:
         headers = self.options.headers
@@ -79,7 +99,7 @@ class HttpTask:
 
     async def generate(self, case: JudgeInput) -> TaskResult:
         start = time.perf_counter()
-        content = js_stringify(case.input).encode()
+        content = js_stringify(request_item(case.input)).encode()
         try:
             response = await self.client.post(
                 self.options.url, content=content, headers=self._headers

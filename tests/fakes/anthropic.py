@@ -67,8 +67,8 @@ def user_text(body: dict[str, Any]) -> str:
 
 def grade(body: dict[str, Any]) -> dict[str, Any]:
     text = user_text(body)
-    expected = re.search(r"^\[Expected\]: (.*)$", text, re.MULTILINE)
-    output = re.search(r"^\[Output\]: (.*)$", text, re.MULTILINE)
+    expected = re.search(r"^\[Expected(?: [0-9a-f]+)?\]: (.*)$", text, re.MULTILINE)
+    output = re.search(r"^\[Output(?: [0-9a-f]+)?\]: (.*)$", text, re.MULTILINE)
     hit = bool(expected and output and expected.group(1).lower() in output.group(1).lower())
     return {
         "reason": "matches the expected answer" if hit else "misses it",

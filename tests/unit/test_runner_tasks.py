@@ -86,11 +86,13 @@ async def endpoint() -> AsyncIterator[tuple[Endpoint, HttpTask]]:
         await task.aclose()
 
 
-async def test_http_task_posts_the_whole_item(endpoint: tuple[Endpoint, HttpTask]) -> None:
+async def test_http_task_posts_the_item_without_its_expected_answer(
+    endpoint: tuple[Endpoint, HttpTask],
+) -> None:
     handler, task = endpoint
     result = await task.generate(CASE)
     assert result.output == "answer to What is 2+2?"
-    assert handler.bodies == [ITEM]
+    assert handler.bodies == [{"input": "What is 2+2?", "category": "math"}]  # no "expected"
 
 
 async def test_http_task_errors_read_like_the_web_runner(
