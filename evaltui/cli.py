@@ -130,6 +130,11 @@ def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="pass mark for pass/fail flips (default: the baseline's config.threshold, else 0.5)",
     )
     diff.add_argument(
+        "--include-derived",
+        action="store_true",
+        help="let SUITE@latest pick a re-judge or re-run that evaltui wrote (skipped by default)",
+    )
+    diff.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="exit 1 when compareRuns' rule finds a regression (0 otherwise, 2 on bad input)",
@@ -203,6 +208,7 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 "finished_at": run.finished_at,
                 "threshold": run.threshold,
                 "summary_stored": run.summary is not None,
+                "derived": run.derived.to_json() if run.derived is not None else None,
                 "summary": summaries[run.id].model_dump(by_alias=True),
             }
             for run in runs
@@ -212,7 +218,9 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {store.path}")
         return 0
-    rows = [["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES"]]
+    rows = [
+        ["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES", "DERIVED"]
+    ]
     for run in runs:
         summary = summaries[run.id]
         means = " ".join(f"{k}={v:.2f}" for k, v in sorted(summary.mean_scores.items()))
@@ -226,6 +234,7 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 str(summary.total_cases),
                 percent(summary.pass_rate),
                 one_line(means, 60),
+                one_line(run.derived.label(), 80) if run.derived is not None else "",
             ]
         )
     _print_table(rows)
@@ -274,8 +283,8 @@ async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
     from evaltui.diff.report import markdown, text, top_regressed
     from evaltui.store.compare import diff_runs, input_previews, resolve_ref
 
-    baseline = await resolve_ref(store, args.base)
-    candidate = await resolve_ref(store, args.cand)
+    baseline = await resolve_ref(store, args.base, include_derived=args.include_derived)
+    candidate = await resolve_ref(store, args.cand, include_derived=args.include_derived)
     options = DiffOptions(
         tolerance=args.tolerance,
         regression_threshold=args.regression_threshold,
