@@ -15,10 +15,10 @@ from textual.screen import Screen
 
 from evaltui.commands import OpenRunCommands
 from evaltui.messages import OpenDiff, OpenRun
+from evaltui.models import is_derived_of
 from evaltui.runview import ViewSpec
 from evaltui.screens import DerivedScreen, DiffScreen, HelpScreen, RunScreen, RunsScreen
 from evaltui.store import RunStore, StoreError
-from evaltui.store.derived import is_derived_pair
 
 
 def wall_clock_ms() -> int:
@@ -99,9 +99,9 @@ class EvalTUI(App[None]):
         if self.store is None:
             return
         baseline, candidate = message.baseline, message.candidate
-        if is_derived_pair(baseline, candidate):
+        if is_derived_of(candidate, baseline):
             self.push_screen(DerivedScreen(self.store, candidate, baseline))
-        elif is_derived_pair(candidate, baseline):
+        elif is_derived_of(baseline, candidate):
             self.push_screen(DerivedScreen(self.store, baseline, candidate))
         else:
             self.push_screen(DiffScreen(self.store, baseline, candidate))

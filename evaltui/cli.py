@@ -137,7 +137,8 @@ def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     diff.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit 1 when compareRuns' rule finds a regression (0 otherwise, 2 on bad input)",
+        help="exit 1 when compareRuns' rule finds a regression in a scorer of both runs"
+        " (0 otherwise, 2 on bad input)",
     )
     _store_options(diff)
 
@@ -299,7 +300,8 @@ async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
         print(markdown(result, await input_previews(store, ids)), end="")
     else:
         print(text(result), end="")
-    return EXIT_REGRESSION if args.fail_on_regression and result.summary.regressed else 0
+    regressed = result.summary.regressed_compared  # a scorer of one run only is not compared
+    return EXIT_REGRESSION if args.fail_on_regression and regressed else 0
 
 
 HANDLERS: dict[str, Callable[[RunStore, argparse.Namespace], Awaitable[int]]] = {

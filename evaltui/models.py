@@ -154,6 +154,12 @@ def parse_derived(config: JsonText) -> DerivedRun | None:
     )
 
 
+def is_derived_of(candidate: Run, baseline: Run) -> bool:
+    """True when `candidate` is a re-judge or re-run of `baseline`."""
+    derived = candidate.derived
+    return derived is not None and derived.source_run_id == baseline.id
+
+
 class Run(Model):
     id: str
     suite_id: str | None

@@ -18,12 +18,6 @@ CHUNK = 500
 ALL_CASES = 1 << 62
 
 
-def is_derived_pair(baseline: Run, candidate: Run) -> bool:
-    """True when `candidate` is a re-judge or re-run of `baseline`."""
-    derived = candidate.derived
-    return derived is not None and derived.source_run_id == baseline.id
-
-
 async def _rows(store: RunStore, case_ids: Sequence[str]) -> list[CaseRow]:
     rows: list[CaseRow] = []
     for start in range(0, len(case_ids), CHUNK):
