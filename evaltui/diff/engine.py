@@ -142,13 +142,17 @@ def _case_flags(
     flips: Int8Array,
     threshold: float,
     mins: tuple[FloatArray, FloatArray] | None = None,
+    compared: list[int] | None = None,
 ) -> tuple[FlagArray, FlipCounts]:
     """Flags of the paired rows, and the case-level flips.
 
     A case passes when its lowest score >= threshold and fails below (getRunSummary's
     rule); a case without scores is neither, so it never flips. `mins`: the paired cases'
-    lowest scores to use instead (those over the scorers of both runs)."""
+    lowest scores to use instead, and `compared`: the scorer rows that count (those of both
+    runs: a scorer of one run only makes no case regressed, improved or flipped)."""
     flags = np.zeros(len(pairs.base), dtype=np.uint16)
+    if compared is not None:
+        changes, flips = changes[compared], flips[compared]
     flags[np.any(changes == -1, axis=0)] |= REGRESSED
     flags[np.any(changes == 1, axis=0)] |= IMPROVED
     flags[np.any(flips != 0, axis=0)] |= SCORER_FLIP
@@ -334,7 +338,7 @@ def compare(
         names, base_scores[:, :m], cand_scores[:, :m], threshold, options
     )
     not_compared = _not_compared(names, base, cand)
-    mins = None
+    mins, common = None, None
     if not_compared:  # a case's pass/fail over the scorers of both runs only
         one_sided = {n.scorer for n in not_compared}
         common = [j for j, name in enumerate(names) if name not in one_sided]
@@ -342,7 +346,9 @@ def compare(
             _common_mins(base_scores[:, :m], common),
             _common_mins(cand_scores[:, :m], common),
         )
-    flags, case_flips = _case_flags(base, cand, pairs, changes, flips, threshold, mins)
+    flags, case_flips = _case_flags(
+        base, cand, pairs, changes, flips, threshold, mins, common
+    )
     unpaired = len(pairs.removed) + len(pairs.added)
     rows = m + unpaired
     pad = np.full((len(names), unpaired), np.nan)
