@@ -182,7 +182,8 @@ async def test_derived_comparison_side_by_side_agreement_and_flips(
     finally:
         await store.close()
     assert comparison.source.id == runs.a
-    assert comparison.header() == f"re-judge of suite [m] {runs.a[:8]} \u00b7 4 cases \u00b7 judge exact"
+    dot = " \u00b7 "
+    assert comparison.header() == f"re-judge of suite [m] {runs.a[:8]}{dot}4 cases{dot}judge exact"
     assert [(c.idx, c.source_scores, c.derived_scores) for c in comparison.cases] == [
         (0, {"acc": 1.0}, {"exact": 1.0}),
         (1, {"acc": 0.0}, {"exact": 1.0}),
@@ -230,7 +231,7 @@ async def test_a_missing_source_is_one_clear_error(builder: StoreBuilder) -> Non
     d = builder.run(suite, "m", config=derived_config("rejudge", "gone-run-id", [], ["exact"]))
     store = await RunStore.open(builder.path)
     try:
-        with pytest.raises(StoreError, match="the source run gone-run of .* is not in"):
+        with pytest.raises(StoreError, match=r"the source run gone-run of .* is not in"):
             await load_derived_comparison(store, await store.get_run(d))
     finally:
         await store.close()
