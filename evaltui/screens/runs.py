@@ -233,7 +233,7 @@ class RunsScreen(Screen[None]):
             status = Text(run.status)
         pending = Text("\u2026", style="dim")
         return [
-            safe_line(self.suite_labels.get(run.suite_id, "?"), limit=28),
+            self._suite_cell(run),
             safe_line(run.model, limit=24),
             status,
             Text(compact(summary.total_cases), justify="right") if summary else pending,
@@ -246,6 +246,13 @@ class RunsScreen(Screen[None]):
             Text(duration(summary.total_latency_ms)) if summary else pending,
             self._run_label(run),
         ]
+
+    def _suite_cell(self, run: Run) -> Text:
+        """The suite's label; a derived run's says what it is (`qa ↳ re-judge`)."""
+        cell = safe_line(self.suite_labels.get(run.suite_id, "?"), limit=28)
+        if run.derived is not None:
+            cell.append(f" \u21b3 {run.derived.verb}", style="italic magenta")
+        return cell
 
     def trend(self, run: Run) -> str:
         """Pass rate of the last runs of the same suite name and model, up to this one
