@@ -11,9 +11,10 @@ from rich.console import Console
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
+from evaltui.app import StartAt
 from evaltui.formatting import sparkline
 from evaltui.messages import OpenDiff
-from evaltui.screens import DerivedScreen, DiffScreen, RunsScreen
+from evaltui.screens import CaseScreen, DerivedScreen, DiffScreen, RunScreen, RunsScreen
 from tests.derivedstores import CLAUDE_QA, lineage, rejudge
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
@@ -139,3 +140,22 @@ async def test_job_screen_diff_of_a_rejudge_shows_agreement_not_a_regression(
         # exact vs exact on three passing cases: 3 of 3 agree, kappa undefined (a dash)
         assert exact.split() == ["exact", "exact", "3", "3", "100%", "\u2014", "0", "0"]
         assert "1.00" not in agreement
+
+
+async def test_case_history_skips_the_rejudge_and_h_includes_it(builder: StoreBuilder) -> None:
+    runs = lineage(builder)
+    app = make_app(runs.path, StartAt(run=runs.b))
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen)
+        line = plain(screen.query_one("#case-history", Static))
+        assert "same input in 2 of the last 2 runs" in line  # A and B, not the re-judge D
+        await pilot.press("h")
+        await settle(pilot)
+        line = plain(screen.query_one("#case-history", Static))
+        assert "same input in 3 of the last 3 runs" in line
+        assert "re-judges and re-runs included" in line
