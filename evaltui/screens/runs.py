@@ -89,7 +89,8 @@ class RunsScreen(Screen[None]):
             "Diff",
             id="runs.diff",
             tooltip="Diff: the marked baseline against the selected run; with no mark, the"
-            " selected run against the next newer run of its suite",
+            " selected run against the next newer run of its suite (a re-judge or re-run:"
+            " against its source, on its own cases)",
         ),
         Binding(
             "h",
@@ -331,11 +332,13 @@ class RunsScreen(Screen[None]):
         if self.baseline is not None and self.baseline.id != run.id:
             self.post_message(OpenDiff(self.baseline, run))
             return
-        if run.derived is not None and run.derived.source_run_id is not None:
-            source = next((r for r in self._all_runs if r.id == run.derived.source_run_id), None)
-            if source is not None:
-                self.post_message(OpenDiff(source, run))  # the app shows the derived view
-                return
+        if run.derived is not None:  # against its source, on its own cases
+            from evaltui.screens.derived import DerivedScreen
+
+            source_id = run.derived.source_run_id
+            source = next((r for r in self._all_runs if r.id == source_id), None)
+            self.app.push_screen(DerivedScreen(self.store, run, source))
+            return
         newer = self.next_in_suite(run)
         if newer is None:
             self.notify(

@@ -15,7 +15,7 @@ from evaltui.app import StartAt
 from evaltui.formatting import sparkline
 from evaltui.messages import OpenDiff
 from evaltui.screens import CaseScreen, DerivedScreen, DiffScreen, RunScreen, RunsScreen
-from tests.derivedstores import CLAUDE_QA, lineage, rejudge
+from tests.derivedstores import CLAUDE_QA, derived_config, lineage, rejudge
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 
@@ -159,3 +159,23 @@ async def test_case_history_skips_the_rejudge_and_h_includes_it(builder: StoreBu
         line = plain(screen.query_one("#case-history", Static))
         assert "same input in 3 of the last 3 runs" in line
         assert "re-judges and re-runs included" in line
+
+
+async def test_d_on_a_derived_run_whose_source_is_gone_says_so(builder: StoreBuilder) -> None:
+    suite = builder.suite("qa")
+    builder.run(suite, "m")
+    orphan = builder.run(
+        suite, "m", config=derived_config("rejudge", "gone-run-id", [], ["exact"]), started_at=1
+    )
+    app = make_app(builder.path)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        runs_screen = app.screen
+        assert isinstance(runs_screen, RunsScreen)
+        select(runs_screen, orphan)
+        await pilot.press("d")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DerivedScreen)  # not a diff with another run of the suite
+        note = plain(screen.query_one("#derived-note", Static))
+        assert "the source run gone-run of" in note and "is not in" in note
