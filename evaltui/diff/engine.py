@@ -223,7 +223,7 @@ def _common_mins(scores: FloatArray, rows: list[int]) -> FloatArray:
 
 
 def _why_not_compared(
-    not_compared: tuple[NotCompared, ...], derived: bool, outside: int, verb: str
+    not_compared: tuple[NotCompared, ...], candidate: Run, baseline: Run, outside: int
 ) -> str:
     parts = []
     if not_compared:
@@ -232,10 +232,16 @@ def _why_not_compared(
             f"not compared: {listed}; compareRuns counts a missing score as 0, so these are"
             " left out of the verdict"
         )
-    if derived:
+    derived = candidate.derived
+    if derived is not None:
+        source = (
+            "the baseline"
+            if is_derived_of(candidate, baseline)
+            else f"run {(derived.source_run_id or '?')[:8]}"
+        )
         parts.append(
-            f"the candidate is a {verb} of the baseline: its {outside} other cases were never"
-            " given to it and are not removed"
+            f"the candidate is a {derived.verb} of {source}: the baseline's {outside} other"
+            " cases were never given to it and are not removed"
         )
     return "; ".join(parts)
 
@@ -271,13 +277,7 @@ def _summary(
     else:
         verdict = overall_verdict([*(s.verdict for s in compared), case_verdict])
         reason = _verdict_reason(verdict, compared, case_flips, threshold)
-    derived = is_derived_of(candidate, baseline)
-    why = _why_not_compared(
-        not_compared,
-        derived,
-        pairing.removed,
-        candidate.derived.verb if candidate.derived is not None else "",
-    )
+    why = _why_not_compared(not_compared, candidate, baseline, pairing.removed)
     if why:
         reason = f"{reason} ({why})"
     return DiffSummary(
@@ -312,7 +312,7 @@ def _summary(
         verdict_reason=reason,
         not_compared=not_compared,
         regressed_compared=any(s.exceeds for s in compared),
-        derived_candidate=derived,
+        derived_candidate=candidate.derived is not None,
     )
 
 

@@ -191,7 +191,7 @@ class DiffSummary(Model):
     verdict_reason: str
     not_compared: tuple[NotCompared, ...] = ()  # scorers of one run only
     regressed_compared: bool = False  # compareRuns' rule over the scorers of both runs only
-    derived_candidate: bool = False  # the candidate is a re-judge/re-run of the baseline
+    derived_candidate: bool = False  # the candidate is a re-judge or re-run (of any run)
 
     @property
     def outside_derived(self) -> int:

@@ -100,9 +100,9 @@ def _not_compared_lines(summary: DiffSummary) -> list[str]:
     if summary.derived_candidate and derived is not None:
         lines += [
             "",
-            f"**The candidate is a {derived.verb} of the baseline** "
-            f"({_md(derived.label(), 200)}): only its cases are compared; the baseline's "
-            f"{summary.outside_derived} other cases were never given to it and are not removed.",
+            f"**The candidate is a {derived.verb}** ({_md(derived.label(), 200)}): only its "
+            f"cases are compared; the baseline's {summary.outside_derived} other cases were "
+            "never given to it and are not removed.",
         ]
     return lines
 

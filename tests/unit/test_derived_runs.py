@@ -329,3 +329,7 @@ def test_diff_of_a_rejudge_with_its_source_removes_nothing(
     markdown = run_cli(capsys, "diff", CLAUDE_QA, new, *store, "--markdown")[1]
     assert "17 other cases were never given to it and are not removed" in markdown
     assert "Possible regression" not in markdown and "Top 3 regressed" not in markdown
+    # against another run of the suite too: the re-judge was never given the other cases
+    other = json.loads(run_cli(capsys, "diff", "1f6b", new, *store, "--json")[1])
+    assert other["removed"] == [] and len(other["notInDerived"]) == 17
+    assert "re-judge of run 1342ba1e" in other["verdict"]["reason"]
