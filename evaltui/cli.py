@@ -219,9 +219,10 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {store.path}")
         return 0
-    rows = [
-        ["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES", "DERIVED"]
-    ]
+    rows = [["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES"]]
+    any_derived = any(run.derived is not None for run in runs)
+    if any_derived:  # what each re-judge or re-run was made from
+        rows[0].append("DERIVED")
     for run in runs:
         summary = summaries[run.id]
         means = " ".join(f"{k}={v:.2f}" for k, v in sorted(summary.mean_scores.items()))
@@ -235,9 +236,10 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 str(summary.total_cases),
                 percent(summary.pass_rate),
                 one_line(means, 60),
-                one_line(run.derived.label(), 80) if run.derived is not None else "",
             ]
         )
+        if any_derived:
+            rows[-1].append(one_line(run.derived.label(), 80) if run.derived is not None else "")
     _print_table(rows)
     return 0
 
