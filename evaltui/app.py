@@ -15,8 +15,9 @@ from textual.screen import Screen
 
 from evaltui.commands import OpenRunCommands
 from evaltui.messages import OpenDiff, OpenRun
+from evaltui.models import is_derived_of
 from evaltui.runview import ViewSpec
-from evaltui.screens import DiffScreen, HelpScreen, RunScreen, RunsScreen
+from evaltui.screens import DerivedScreen, DiffScreen, HelpScreen, RunScreen, RunsScreen
 from evaltui.store import RunStore, StoreError
 
 
@@ -93,8 +94,17 @@ class EvalTUI(App[None]):
 
     @on(OpenDiff)
     def open_diff(self, message: OpenDiff) -> None:
-        if self.store is not None:
-            self.push_screen(DiffScreen(self.store, message.baseline, message.candidate))
+        """A run against another; a re-judge or re-run against its source is not a diff
+        but a comparison on its own cases (`DerivedScreen`), never a regression verdict."""
+        if self.store is None:
+            return
+        baseline, candidate = message.baseline, message.candidate
+        if is_derived_of(candidate, baseline):
+            self.push_screen(DerivedScreen(self.store, candidate, baseline))
+        elif is_derived_of(baseline, candidate):
+            self.push_screen(DerivedScreen(self.store, baseline, candidate))
+        else:
+            self.push_screen(DiffScreen(self.store, baseline, candidate))
 
     @on(OpenRun)
     def open_run(self, message: OpenRun) -> None:

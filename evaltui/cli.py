@@ -130,9 +130,15 @@ def _diff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="pass mark for pass/fail flips (default: the baseline's config.threshold, else 0.5)",
     )
     diff.add_argument(
+        "--include-derived",
+        action="store_true",
+        help="let SUITE@latest pick a re-judge or re-run that evaltui wrote (skipped by default)",
+    )
+    diff.add_argument(
         "--fail-on-regression",
         action="store_true",
-        help="exit 1 when compareRuns' rule finds a regression (0 otherwise, 2 on bad input)",
+        help="exit 1 when compareRuns' rule finds a regression in a scorer of both runs"
+        " (0 otherwise, 2 on bad input)",
     )
     _store_options(diff)
 
@@ -204,6 +210,7 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 "finished_at": run.finished_at,
                 "threshold": run.threshold,
                 "summary_stored": run.summary is not None,
+                "derived": run.derived.to_json() if run.derived is not None else None,
                 "summary": summaries[run.id].model_dump(by_alias=True),
                 # what evaltui's judges and tasks cost this run; null for the package's runs
                 "spend": spend[run.id].to_json() if run.id in spend else None,
@@ -216,6 +223,9 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
         print(f"no runs in {store.path}")
         return 0
     rows = [["RUN", "SUITE", "MODEL", "STATUS", "STARTED", "CASES", "PASS", "MEAN SCORES"]]
+    any_derived = any(run.derived is not None for run in runs)
+    if any_derived:  # what each re-judge or re-run was made from
+        rows[0].append("DERIVED")
     for run in runs:
         summary = summaries[run.id]
         means = " ".join(f"{k}={v:.2f}" for k, v in sorted(summary.mean_scores.items()))
@@ -231,6 +241,8 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 one_line(means, 60),
             ]
         )
+        if any_derived:
+            rows[-1].append(one_line(run.derived.label(), 80) if run.derived is not None else "")
     _print_table(rows)
     return 0
 
@@ -277,8 +289,8 @@ async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
     from evaltui.diff.report import markdown, text, top_regressed
     from evaltui.store.compare import diff_runs, input_previews, resolve_ref
 
-    baseline = await resolve_ref(store, args.base)
-    candidate = await resolve_ref(store, args.cand)
+    baseline = await resolve_ref(store, args.base, include_derived=args.include_derived)
+    candidate = await resolve_ref(store, args.cand, include_derived=args.include_derived)
     options = DiffOptions(
         tolerance=args.tolerance,
         regression_threshold=args.regression_threshold,
@@ -293,7 +305,8 @@ async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
         print(markdown(result, await input_previews(store, ids)), end="")
     else:
         print(text(result), end="")
-    return EXIT_REGRESSION if args.fail_on_regression and result.summary.regressed else 0
+    regressed = result.summary.regressed_compared  # a scorer of one run only is not compared
+    return EXIT_REGRESSION if args.fail_on_regression and regressed else 0
 
 
 HANDLERS: dict[str, Callable[[RunStore, argparse.Namespace], Awaitable[int]]] = {

@@ -7,6 +7,7 @@ import math
 from array import array
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +82,84 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+DERIVED_KINDS = {"rejudge": "re-judge", "rerun": "re-run"}
+
+
+class DerivedRun(Model):
+    """What makes a run a re-judge or re-run that evaltui wrote (`runs.config.evaltui`)."""
+
+    kind: str  # "rejudge" or "rerun"
+    source_run_id: str | None  # None: the config does not say (malformed)
+    case_ids: tuple[str, ...]  # the source cases it was made from
+    judges: tuple[str, ...]  # judge profile names
+    task: str | None  # the task profile of a re-run
+
+    @property
+    def verb(self) -> str:
+        return DERIVED_KINDS.get(self.kind, self.kind)
+
+    def label(self, source_label: str | None = None) -> str:
+        """`re-judge of 1a2b3c4d, 3 cases, judge exact` (plain text; render it safely)."""
+        source = source_label or (self.source_run_id or "?")[:8]
+        count = len(self.case_ids)
+        parts = [f"{self.verb} of {source}", f"{count} case{'' if count == 1 else 's'}"]
+        if self.task:
+            parts.append(f"task {self.task}")
+        if self.judges:
+            word = "judge" if len(self.judges) == 1 else "judges"
+            parts.append(f"{word} {', '.join(self.judges)}")
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "sourceRunId": self.source_run_id,
+            "cases": len(self.case_ids),
+            "judges": list(self.judges),
+            "task": self.task,
+        }
+
+
+def _name_of(value: Any) -> str | None:
+    """A judge's or task's name from its recorded profile (a dict with `name`, or a string)."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    return value if isinstance(value, str) else None
+
+
+def parse_derived(config: JsonText) -> DerivedRun | None:
+    """The one reading of `runs.config.evaltui` (rework.JobPlan.config writes it): a
+    `DerivedRun` when `kind` is rejudge or rerun, else None. Anything can be stored there,
+    so every field is checked and a malformed one is left out rather than raising."""
+    value = config.value if config.is_json else None
+    record = value.get("evaltui") if isinstance(value, dict) else None
+    if not isinstance(record, dict):
+        return None
+    kind = record.get("kind")
+    if not isinstance(kind, str) or kind not in DERIVED_KINDS:
+        return None
+    source = record.get("sourceRunId")
+    case_ids = record.get("caseIds")
+    judges = record.get("judges")
+    return DerivedRun(
+        kind=kind,
+        source_run_id=source if isinstance(source, str) and source else None,
+        case_ids=tuple(c for c in case_ids if isinstance(c, str))
+        if isinstance(case_ids, list)
+        else (),
+        judges=tuple(n for n in map(_name_of, judges) if n is not None)
+        if isinstance(judges, list)
+        else (),
+        task=_name_of(record.get("task")),
+    )
+
+
+def is_derived_of(candidate: Run, baseline: Run) -> bool:
+    """True when `candidate` is a re-judge or re-run of `baseline`."""
+    derived = candidate.derived
+    return derived is not None and derived.source_run_id == baseline.id
+
+
 class Run(Model):
     id: str
     suite_id: str | None
@@ -105,6 +184,11 @@ class Run(Model):
             if math.isfinite(threshold):
                 return float(threshold)
         return DEFAULT_THRESHOLD
+
+    @cached_property
+    def derived(self) -> DerivedRun | None:
+        """The re-judge or re-run this run is (None: an ordinary run)."""
+        return parse_derived(self.config)
 
     def is_stale(self, now_ms: int, stale_after_ms: int = STALE_AFTER_MS) -> bool:
         """A `running` run nobody finished: its process most likely died."""

@@ -18,7 +18,7 @@ class Agreement:
     agree: int
     base_pass_cand_fail: int
     base_fail_cand_pass: int
-    kappa: float | None  # None: nothing compared
+    kappa: float | None  # None: undefined (nothing compared, or one verdict only on both sides)
     disagreeing_rows: tuple[int, ...]  # rows of the diff, in row order
 
     @property
@@ -27,7 +27,9 @@ class Agreement:
 
 
 def cohen_kappa(both_pass: int, both_fail: int, base_only: int, cand_only: int) -> float | None:
-    """Cohen's kappa of two pass/fail raters from their 2x2 table."""
+    """Cohen's kappa of two pass/fail raters from their 2x2 table; None when it is undefined:
+    nothing compared, or both raters gave the same single verdict to every case (chance
+    agreement is then 1, and 0/0 is no evidence of agreement beyond it)."""
     n = both_pass + both_fail + base_only + cand_only
     if n == 0:
         return None
@@ -36,7 +38,7 @@ def cohen_kappa(both_pass: int, both_fail: int, base_only: int, cand_only: int) 
     cand_pass = (both_pass + cand_only) / n
     expected = base_pass * cand_pass + (1 - base_pass) * (1 - cand_pass)
     if expected >= 1.0:
-        return 1.0 if observed >= 1.0 else 0.0
+        return None
     return (observed - expected) / (1 - expected)
 
 

@@ -12,6 +12,7 @@ from evaltui.models import Run
 # Config keys shown under their own heading (model, prompt, threshold, suite, scorers).
 _COVERED = {"model", "promptName", "promptVersion", "promptId", "threshold", "suiteId"}
 _COVERED |= {"suiteName", "scorers"}
+_COVERED |= {"evaltui"}  # a re-judge's or re-run's job record: said where it is derived
 
 
 def _text(value: Any) -> str | None:

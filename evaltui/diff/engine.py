@@ -17,6 +17,7 @@ from evaltui.diff.models import (
     DiffOptions,
     DiffSummary,
     FlipCounts,
+    NotCompared,
     Pairing,
     ScorerSummary,
     Verdict,
@@ -43,7 +44,7 @@ from evaltui.diff.stats import (
     scorer_verdict,
     sequential_mean,
 )
-from evaltui.models import Run
+from evaltui.models import Run, is_derived_of
 
 
 def js_key_order(names: list[str]) -> tuple[str, ...]:
@@ -140,19 +141,28 @@ def _case_flags(
     changes: Int8Array,
     flips: Int8Array,
     threshold: float,
+    mins: tuple[FloatArray, FloatArray] | None = None,
+    compared: list[int] | None = None,
 ) -> tuple[FlagArray, FlipCounts]:
     """Flags of the paired rows, and the case-level flips.
 
     A case passes when its lowest score >= threshold and fails below (getRunSummary's
-    rule); a case without scores is neither, so it never flips."""
+    rule); a case without scores is neither, so it never flips. `mins`: the paired cases'
+    lowest scores to use instead, and `compared`: the scorer rows that count (those of both
+    runs: a scorer of one run only makes no case regressed, improved or flipped)."""
     flags = np.zeros(len(pairs.base), dtype=np.uint16)
+    if compared is not None:
+        changes, flips = changes[compared], flips[compared]
     flags[np.any(changes == -1, axis=0)] |= REGRESSED
     flags[np.any(changes == 1, axis=0)] |= IMPROVED
     flags[np.any(flips != 0, axis=0)] |= SCORER_FLIP
     base_error, cand_error = base.errored[pairs.base], cand.errored[pairs.cand]
     flags[base_error & ~cand_error] |= ERRORED_BASELINE
     flags[cand_error & ~base_error] |= ERRORED_CANDIDATE
-    base_min, cand_min = base.min_scores[pairs.base], cand.min_scores[pairs.cand]
+    if mins is None:
+        base_min, cand_min = base.min_scores[pairs.base], cand.min_scores[pairs.cand]
+    else:
+        base_min, cand_min = mins
     scored = ~np.isnan(base_min) & ~np.isnan(cand_min)
     base_pass, cand_pass = scored & (base_min >= threshold), scored & (cand_min >= threshold)
     flags[base_pass & scored & ~cand_pass] |= PASS_TO_FAIL
@@ -192,6 +202,50 @@ def _verdict_reason(
     return "no difference beyond noise"
 
 
+def _not_compared(
+    names: tuple[str, ...], base: RunColumns, cand: RunColumns
+) -> tuple[NotCompared, ...]:
+    """Scorers that only one of the two runs has."""
+    base_has, cand_has = set(base.scorer_names), set(cand.scorer_names)
+    return tuple(
+        NotCompared(scorer=name, only_in="baseline" if name in base_has else "candidate")
+        for name in names
+        if (name in base_has) != (name in cand_has)
+    )
+
+
+def _common_mins(scores: FloatArray, rows: list[int]) -> FloatArray:
+    """Per column, the lowest score over the given scorer rows (NaN where none)."""
+    if not rows:
+        return np.full(scores.shape[1], np.nan)
+    lowest: FloatArray = np.fmin.reduce(scores[rows], axis=0)
+    return lowest
+
+
+def _why_not_compared(
+    not_compared: tuple[NotCompared, ...], candidate: Run, baseline: Run, outside: int
+) -> str:
+    parts = []
+    if not_compared:
+        listed = ", ".join(f"{n.scorer} (only in the {n.only_in})" for n in not_compared)
+        parts.append(
+            f"not compared: {listed}; compareRuns counts a missing score as 0, so these are"
+            " left out of the verdict"
+        )
+    derived = candidate.derived
+    if derived is not None:
+        source = (
+            "the baseline"
+            if is_derived_of(candidate, baseline)
+            else f"run {(derived.source_run_id or '?')[:8]}"
+        )
+        parts.append(
+            f"the candidate is a {derived.verb} of {source}: the baseline's {outside} other"
+            " cases were never given to it and are not removed"
+        )
+    return "; ".join(parts)
+
+
 def _summary(
     baseline: Run,
     candidate: Run,
@@ -203,7 +257,10 @@ def _summary(
     scorers: list[ScorerSummary],
     flags: FlagArray,
     case_flips: FlipCounts,
+    not_compared: tuple[NotCompared, ...] = (),
 ) -> DiffSummary:
+    one_sided = {n.scorer for n in not_compared}
+    compared = [s for s in scorers if s.name not in one_sided]
     case_verdict = scorer_verdict(
         0.0,
         None,
@@ -214,7 +271,15 @@ def _summary(
         options.regression_threshold,
         options.alpha,
     )
-    verdict = overall_verdict([*(s.verdict for s in scorers), case_verdict])
+    if scorers and not compared:
+        verdict = Verdict.NOT_COMPARED
+        reason = "nothing to judge by: no scorer is in both runs"
+    else:
+        verdict = overall_verdict([*(s.verdict for s in compared), case_verdict])
+        reason = _verdict_reason(verdict, compared, case_flips, threshold)
+    why = _why_not_compared(not_compared, candidate, baseline, pairing.removed)
+    if why:
+        reason = f"{reason} ({why})"
     return DiffSummary(
         baseline=baseline,
         candidate=candidate,
@@ -244,7 +309,10 @@ def _summary(
         ),
         regressed=any(s.exceeds for s in scorers),
         verdict=verdict,
-        verdict_reason=_verdict_reason(verdict, scorers, case_flips, threshold),
+        verdict_reason=reason,
+        not_compared=not_compared,
+        regressed_compared=any(s.exceeds for s in compared),
+        derived_candidate=candidate.derived is not None,
     )
 
 
@@ -269,12 +337,33 @@ def compare(
     deltas, changes, flips, scorers = _summaries(
         names, base_scores[:, :m], cand_scores[:, :m], threshold, options
     )
-    flags, case_flips = _case_flags(base, cand, pairs, changes, flips, threshold)
+    not_compared = _not_compared(names, base, cand)
+    mins, common = None, None
+    if not_compared:  # a case's pass/fail over the scorers of both runs only
+        one_sided = {n.scorer for n in not_compared}
+        common = [j for j, name in enumerate(names) if name not in one_sided]
+        mins = (
+            _common_mins(base_scores[:, :m], common),
+            _common_mins(cand_scores[:, :m], common),
+        )
+    flags, case_flips = _case_flags(
+        base, cand, pairs, changes, flips, threshold, mins, common
+    )
     unpaired = len(pairs.removed) + len(pairs.added)
     rows = m + unpaired
     pad = np.full((len(names), unpaired), np.nan)
     summary = _summary(
-        baseline, candidate, base, cand, options, threshold, pairing, scorers, flags, case_flips
+        baseline,
+        candidate,
+        base,
+        cand,
+        options,
+        threshold,
+        pairing,
+        scorers,
+        flags,
+        case_flips,
+        not_compared,
     )
     all_flags = np.concatenate(
         [

@@ -28,6 +28,10 @@ VERDICT_RULE = (
     "(meanDelta < -regressionThreshold) without either; improvement: the mirror of regression"
 )
 
+NOT_COMPARED_REASON = (
+    "in one run only: compareRuns counts its missing scores as 0 (its numbers above are "
+    "kept), evaltui leaves it out of the verdict"
+)
 
 CHANGE_NAMES = {1: "improved", -1: "regressed", 0: "unchanged"}
 
@@ -255,7 +259,8 @@ def sections(diff: RunDiff) -> list[tuple[str, Any]]:
                 "mismatchedInputs": s.pairing.mismatched_inputs,
                 "compared": s.pairing.compared,
                 "added": s.pairing.added,
-                "removed": s.pairing.removed,
+                "removed": s.removed,
+                "notInDerived": s.outside_derived,
                 "reason": s.pairing.reason,
             },
         ),
@@ -264,9 +269,20 @@ def sections(diff: RunDiff) -> list[tuple[str, Any]]:
             {
                 "overall": s.verdict.value,
                 "reason": s.verdict_reason,
-                "scorers": {m.name: m.verdict.value for m in s.scorers},
+                "scorers": {
+                    m.name: m.verdict.value if s.is_compared(m.name) else "not_compared"
+                    for m in s.scorers
+                },
                 "rule": VERDICT_RULE,
+                "regressedCompared": s.regressed_compared,
             },
+        ),
+        (
+            "notCompared",
+            [
+                {"scorer": n.scorer, "onlyIn": n.only_in, "reason": NOT_COMPARED_REASON}
+                for n in s.not_compared
+            ],
         ),
         (
             "confidenceIntervals",
@@ -314,7 +330,8 @@ def sections(diff: RunDiff) -> list[tuple[str, Any]]:
         ),
         ("errored", _errored(diff)),
         ("added", _unpaired(diff, removed=False)),
-        ("removed", _unpaired(diff, removed=True)),
+        ("removed", iter(()) if s.derived_candidate else _unpaired(diff, removed=True)),
+        ("notInDerived", _unpaired(diff, removed=True) if s.derived_candidate else iter(())),
     ]
 
 

@@ -67,6 +67,7 @@ class Verdict(StrEnum):
     POSSIBLE_REGRESSION = "possible_regression"  # compareRuns' rule fires, but within noise
     IMPROVEMENT = "improvement"  # an improvement beyond noise
     NO_CHANGE = "no_change"  # nothing beyond noise
+    NOT_COMPARED = "not_compared"  # no scorer is in both runs: nothing to judge by
 
 
 class DiffFilter(StrEnum):
@@ -163,6 +164,14 @@ class ContextDifference(Model):
     candidate: str | None
 
 
+class NotCompared(Model):
+    """A scorer of one run only: compareRuns counts its missing scores as 0; evaltui leaves
+    it out of the verdict."""
+
+    scorer: str
+    only_in: str  # "baseline" or "candidate"
+
+
 class DiffSummary(Model):
     baseline: Run
     candidate: Run
@@ -180,6 +189,22 @@ class DiffSummary(Model):
     regressed: bool  # compareRuns' regression.regressed
     verdict: Verdict
     verdict_reason: str
+    not_compared: tuple[NotCompared, ...] = ()  # scorers of one run only
+    regressed_compared: bool = False  # compareRuns' rule over the scorers of both runs only
+    derived_candidate: bool = False  # the candidate is a re-judge or re-run (of any run)
+
+    @property
+    def outside_derived(self) -> int:
+        """Baseline cases the derived candidate was never given (not `removed`)."""
+        return self.pairing.removed if self.derived_candidate else 0
+
+    @property
+    def removed(self) -> int:
+        """Baseline cases missing from the candidate (none, for a derived candidate)."""
+        return 0 if self.derived_candidate else self.pairing.removed
+
+    def is_compared(self, scorer: str) -> bool:
+        return all(item.scorer != scorer for item in self.not_compared)
 
     @property
     def total_cases_compared(self) -> int:

@@ -14,12 +14,14 @@ VERDICT_LINE = {
     Verdict.POSSIBLE_REGRESSION: ":warning: **Possible regression** (within noise)",
     Verdict.IMPROVEMENT: ":white_check_mark: **Improvement beyond noise**",
     Verdict.NO_CHANGE: ":white_check_mark: **No difference beyond noise**",
+    Verdict.NOT_COMPARED: ":grey_question: **Not compared**: no scorer is in both runs",
 }
 VERDICT_WORD = {
     Verdict.REGRESSION: "REGRESSION",
     Verdict.POSSIBLE_REGRESSION: "possible regression (noise?)",
     Verdict.IMPROVEMENT: "improvement",
     Verdict.NO_CHANGE: "no change",
+    Verdict.NOT_COMPARED: "not compared",
 }
 
 
@@ -57,12 +59,52 @@ def _run_label(run: Run) -> str:
 
 
 def _regression_rule(summary: DiffSummary) -> str:
-    exceeding = [s.name for s in summary.scorers if s.exceeds]
+    exceeding = [s.name for s in summary.scorers if s.exceeds and summary.is_compared(s.name)]
+    one_sided = [s.name for s in summary.scorers if s.exceeds and not summary.is_compared(s.name)]
     rule = f"meanDelta < -{summary.options.regression_threshold:g}"
     if exceeding:
         names = ", ".join(_md(name, 40) for name in exceeding)
-        return f"compareRuns' rule ({rule}): **regressed** ({names})"
-    return f"compareRuns' rule ({rule}): not regressed"
+        line = f"compareRuns' rule ({rule}): **regressed** ({names})"
+    else:
+        line = f"compareRuns' rule ({rule}): not regressed"
+    if one_sided:
+        names = ", ".join(_md(name, 40) for name in one_sided)
+        line += (
+            f"; it also fires on {names}, in one run only (a missing score counts as 0):"
+            " not compared, not a regression"
+        )
+    return line
+
+
+def _verdict_word(summary: DiffSummary, scorer: ScorerSummary) -> str:
+    if not summary.is_compared(scorer.name):
+        only = next(n.only_in for n in summary.not_compared if n.scorer == scorer.name)
+        return f"not compared (only in the {only})"
+    return VERDICT_WORD[scorer.verdict]
+
+
+def _not_compared_lines(summary: DiffSummary) -> list[str]:
+    """Why some scorers and cases take no part in the verdict."""
+    lines = []
+    if summary.not_compared:
+        lines += [
+            "",
+            "**Not compared** (in one run only: compareRuns counts a missing score as 0, so "
+            "its numbers above are kept but left out of the verdict):",
+            "",
+        ]
+        lines += [
+            f"- {_md(n.scorer, 60)}: only in the {n.only_in}" for n in summary.not_compared
+        ]
+    derived = summary.candidate.derived
+    if summary.derived_candidate and derived is not None:
+        lines += [
+            "",
+            f"**The candidate is a {derived.verb}** ({_md(derived.label(), 200)}): only its "
+            f"cases are compared; the baseline's {summary.outside_derived} other cases were "
+            "never given to it and are not removed.",
+        ]
+    return lines
 
 
 def markdown(diff: RunDiff, previews: Mapping[str, str] | None = None, top: int = 10) -> str:
@@ -88,7 +130,7 @@ def markdown(diff: RunDiff, previews: Mapping[str, str] | None = None, top: int 
         lines.append(
             f"| {_md(m.name, 40)} | {_signed(m.mean_delta)} | {_ci(m)} | {m.improved} "
             f"| {m.regressed} | {m.unchanged} | {m.flips.pass_to_fail} | {m.flips.fail_to_pass} "
-            f"| {_p(m.flips.p_value)} | {VERDICT_WORD[m.verdict]} |"
+            f"| {_p(m.flips.p_value)} | {_verdict_word(s, m)} |"
         )
     flips = s.case_flips
     cost = s.cost
@@ -99,9 +141,10 @@ def markdown(diff: RunDiff, previews: Mapping[str, str] | None = None, top: int 
         f"**Cost**: latency {_signed(cost.latency_delta_ms)} ms · tokens in "
         f"{_signed(cost.token_in_delta)} · tokens out {_signed(cost.token_out_delta)}",
     ]
+    lines += _not_compared_lines(s)
     extra = []
-    if s.pairing.added or s.pairing.removed:
-        extra.append(f"{s.pairing.added} added, {s.pairing.removed} removed")
+    if s.pairing.added or s.removed:
+        extra.append(f"{s.pairing.added} added, {s.removed} removed")
     if s.errored_baseline_only or s.errored_candidate_only:
         extra.append(
             f"errored in the baseline only: {s.errored_baseline_only}, "
@@ -150,7 +193,7 @@ def text(diff: RunDiff) -> str:
                 str(m.flips.pass_to_fail),
                 str(m.flips.fail_to_pass),
                 _p(m.flips.p_value),
-                VERDICT_WORD[m.verdict],
+                _verdict_word(s, m),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -162,9 +205,15 @@ def text(diff: RunDiff) -> str:
         f"  {one_line(s.baseline.model, 40)}",
         f"candidate  {s.candidate.id[:8]}  {one_line(s.candidate.suite_name or '?', 40)}"
         f"  {one_line(s.candidate.model, 40)}",
-        f"{s.pairing.compared} compared, {s.pairing.added} added, {s.pairing.removed} removed: "
-        f"{one_line(s.pairing.reason, 300)}",
+        f"{s.pairing.compared} compared, {s.pairing.added} added, {s.removed} removed"
+        + (f", {s.outside_derived} not in the derived run" if s.derived_candidate else "")
+        + f": {one_line(s.pairing.reason, 300)}",
     ]
+    for n in s.not_compared:
+        lines.append(
+            f"not compared: {one_line(n.scorer, 40)} (only in the {n.only_in}; a missing score"
+            " counts as 0 in compareRuns, left out of the verdict)"
+        )
     for c in s.context:
         lines.append(
             f"context: {one_line(c.key, 40)}: {one_line(c.baseline or '-', 60)} -> "

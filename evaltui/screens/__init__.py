@@ -1,6 +1,7 @@
 """Screens: they own state and IO (workers) and hand data to widgets."""
 
 from evaltui.screens.case import CaseScreen
+from evaltui.screens.derived import DerivedScreen
 from evaltui.screens.diff import DiffScreen
 from evaltui.screens.diff_case import DiffCaseScreen
 from evaltui.screens.help import HelpScreen
@@ -11,6 +12,7 @@ from evaltui.screens.traces import TracesScreen
 
 __all__ = [
     "CaseScreen",
+    "DerivedScreen",
     "DiffCaseScreen",
     "DiffScreen",
     "HelpScreen",

@@ -25,7 +25,7 @@ def agreement_table(pairs: list[Agreement]) -> Table:
         table.add_column(title, justify="left" if title in ("baseline", "candidate") else "right")
     for pair in pairs:
         rate = "-" if pair.rate is None else f"{pair.rate:.0%}"
-        kappa = "-" if pair.kappa is None else f"{pair.kappa:.2f}"
+        kappa = "\u2014" if pair.kappa is None else f"{pair.kappa:.2f}"
         table.add_row(
             safe_line(pair.baseline_scorer, limit=20),
             safe_line(pair.candidate_scorer, limit=20),
@@ -65,7 +65,8 @@ class AgreementScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "P/F: passed by the baseline's scorer, failed by the candidate's. kappa is "
-                    "agreement beyond chance (1 perfect, 0 chance). Esc closes.",
+                    "agreement beyond chance (1 perfect, 0 chance; \u2014 undefined: one "
+                    "verdict on every case on both sides). Esc closes.",
                     style="dim",
                 )
             )

@@ -96,6 +96,14 @@ class CaseScreen(Screen[None]):
         Binding(
             "t", "traces", "Trace", id="case.traces", tooltip="The case's trace as a span tree"
         ),
+        Binding(
+            "h",
+            "toggle_derived_history",
+            "Derived in history",
+            show=False,
+            id="case.history_derived",
+            tooltip="History: include the re-judges and re-runs (again: skip them)",
+        ),
         *(
             Binding(str(number), f"tab('{tab}')", title, show=False, id=f"case.tab_{tab}")
             for number, (tab, title) in enumerate(TABS, start=1)
@@ -109,6 +117,7 @@ class CaseScreen(Screen[None]):
         self.table = table
         self.position = position
         self.case: Case | None = None
+        self.history_derived = False  # re-judges and re-runs in the history line
 
     def compose(self) -> ComposeResult:
         yield Static(id="case-title")
@@ -146,7 +155,9 @@ class CaseScreen(Screen[None]):
             return
         history.update(Text("history: …", style="dim"))
         try:
-            points = await self.store.case_history(self.eval_run, case.input.raw, HISTORY_RUNS)
+            points = await self.store.case_history(
+                self.eval_run, case.input.raw, HISTORY_RUNS, include_derived=self.history_derived
+            )
         except StoreError as error:
             history.update(Text(f"history unavailable: {error}", style="dim"))
             return
@@ -167,7 +178,14 @@ class CaseScreen(Screen[None]):
             " oldest first",
             style="dim",
         )
+        if self.history_derived:
+            line.append(", re-judges and re-runs included", style="dim")
         return line
+
+    def action_toggle_derived_history(self) -> None:
+        self.history_derived = not self.history_derived
+        if self.case is not None:
+            self.load_history(self.case)
 
     def _show(self, case: Case) -> None:
         threshold = self.table.spec.threshold

@@ -39,6 +39,7 @@ VERDICT_STYLE = {
     Verdict.POSSIBLE_REGRESSION: ("POSSIBLE REGRESSION (within noise)", "bold black on yellow"),
     Verdict.IMPROVEMENT: ("IMPROVEMENT", "bold black on green"),
     Verdict.NO_CHANGE: ("NO CHANGE beyond noise", "bold"),
+    Verdict.NOT_COMPARED: ("NOT COMPARED", "bold"),
 }
 PREVIEW_PAGE = 100
 CHECKING = "checking\u2026"
@@ -73,9 +74,13 @@ def scorer_table(diff: RunDiff) -> Table:
             if ci.low is None or ci.high is None
             else f"{signed(ci.low)}..{signed(ci.high)}"
         )
-        style = "bold red" if scorer.verdict == Verdict.REGRESSION else ""
+        compared = diff.summary.is_compared(scorer.name)
+        style = "bold red" if compared and scorer.verdict == Verdict.REGRESSION else ""
+        name = safe_line(scorer.name, limit=16)
+        if not compared:
+            name.append(" not compared", style="dim")
         table.add_row(
-            safe_line(scorer.name, limit=16),
+            name,
             Text(signed(scorer.mean_delta), style=style),
             interval,
             str(scorer.improved),
@@ -236,8 +241,13 @@ class DiffScreen(Screen[None]):
         if quick:
             verdict.append("provisional: pairing and CIs still being checked\u2026 ", style="dim")
         verdict.append_text(safe_line(summary.verdict_reason, limit=300))
-        if summary.regressed:
+        if summary.regressed_compared:
             verdict.append("  compareRuns: regressed", style="red")
+        elif summary.regressed:
+            verdict.append(
+                "  compareRuns: regressed only through a scorer of one run (not compared)",
+                style="dim",
+            )
         self.query_one("#diff-verdict", Static).update(verdict)
         context = self.query_one("#diff-context", Static)
         if summary.context:
@@ -262,8 +272,10 @@ class DiffScreen(Screen[None]):
             f"cost \u0394 latency {sign}{duration(abs(int(cost.latency_delta_ms)))}"
             f"  tokens in {int(cost.token_in_delta):+,}  out {int(cost.token_out_delta):+,}"
             f"  \u00b7  paired by {pairing.used.value}: {pairing.compared} compared,"
-            f" {pairing.added} added, {pairing.removed} removed"
+            f" {pairing.added} added, {summary.removed} removed"
         )
+        if summary.derived_candidate:
+            line += f", {summary.outside_derived} not in the derived run"
         if pairing.used != pairing.requested or pairing.mismatched_inputs:
             line += f" ({pairing.reason})"
         self.query_one("#diff-cost", Static).update(safe_line(line, limit=400))

@@ -89,7 +89,15 @@ class RunsScreen(Screen[None]):
             "Diff",
             id="runs.diff",
             tooltip="Diff: the marked baseline against the selected run; with no mark, the"
-            " selected run against the next newer run of its suite",
+            " selected run against the next newer run of its suite (a re-judge or re-run:"
+            " against its source, on its own cases)",
+        ),
+        Binding(
+            "h",
+            "toggle_derived",
+            "Hide derived",
+            id="runs.hide_derived",
+            tooltip="Hide or show the re-judges and re-runs (derived runs) in the list",
         ),
         Binding("T", "traces", "Traces", id="runs.traces", tooltip="All traces of the store"),
         Binding("r", "reload", "Reload", id="runs.reload"),
@@ -107,6 +115,8 @@ class RunsScreen(Screen[None]):
         self._series_end: dict[str, int] = {}
         self.summaries: dict[str, RunSummary] = {}
         self.spend: dict[str, RunSpend] = {}  # runs evaltui judged: what judging cost
+        self.hide_derived = False
+        self._all_runs: list[Run] = []  # every run, in list order, derived ones included
         self._data_version: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -140,29 +150,37 @@ class RunsScreen(Screen[None]):
         except StoreError as error:
             self.notify(str(error), title="Cannot read the store", severity="error", markup=False)
             return
-        same_rows = [run.id for run in runs] == [run.id for run in self.runs]
-        selected = self.selected_run
-        self.runs = runs
+        self._all_runs = runs
         self.chronological = listed
         self.suite_labels = suite_labels(runs)
         self._series = {}
         self._series_end = {}
         for run in sorted(runs, key=lambda r: r.started_at):
+            if run.derived is not None:  # a re-judge or re-run is not a point of the trend
+                continue
             series = self._series.setdefault((run.suite_name, run.model), [])
             series.append(run)
             self._series_end[run.id] = len(series)
         self.summaries = {run.id: run.summary for run in runs if run.summary is not None}
+        self._show_rows()
+        await self._compute_missing_summaries()
+
+    def _show_rows(self) -> None:
+        """The table from `_all_runs`, without the derived runs while they are hidden."""
+        runs = [r for r in self._all_runs if not (self.hide_derived and r.derived is not None)]
+        same_rows = [run.id for run in runs] == [run.id for run in self.runs]
+        selected = self.selected_run
+        self.runs = runs
         if same_rows:  # a live run moved on: update cells, do not rebuild a 1,000-row table
             for run in runs:
                 self._update_row(run)
         else:
             self._fill_table(selected.id if selected is not None else None)
         self._show_counts()
-        await self._compute_missing_summaries()
 
     async def _compute_missing_summaries(self) -> None:
         """Runs without a stored summary (running, failed) get the package's getRunSummary."""
-        for run in self.runs:
+        for run in self._all_runs:
             if run.summary is not None:
                 continue
             try:
@@ -189,6 +207,10 @@ class RunsScreen(Screen[None]):
         suites = len({run.suite_id for run in self.runs})
         status = f"{suites} suites, {len(self.runs)} runs"
         details = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        derived = sum(1 for run in self._all_runs if run.derived is not None)
+        if derived:
+            state = "hidden: h shows them" if self.hide_derived else "h hides them"
+            details += f"; {derived} re-judged/re-run ({state})"
         if self.baseline is not None:
             details += f"; baseline {self.baseline.id[:8]}: press d on a candidate"
         line = f"{status} ({details})" if details else status
@@ -205,6 +227,8 @@ class RunsScreen(Screen[None]):
 
     def _update_row(self, run: Run) -> None:
         table = self.query_one(DataTable)
+        if run.id not in table.rows:  # a hidden derived run
+            return
         for (key, _), cell in zip(COLUMNS, self._cells(run), strict=True):
             table.update_cell(run.id, key, cell)
 
@@ -220,7 +244,7 @@ class RunsScreen(Screen[None]):
             status = Text(run.status)
         pending = Text("\u2026", style="dim")
         return [
-            safe_line(self.suite_labels.get(run.suite_id, "?"), limit=28),
+            self._suite_cell(run),
             safe_line(run.model, limit=24),
             status,
             Text(compact(summary.total_cases), justify="right") if summary else pending,
@@ -234,8 +258,18 @@ class RunsScreen(Screen[None]):
             self._run_label(run),
         ]
 
+    def _suite_cell(self, run: Run) -> Text:
+        """The suite's label; a derived run's says what it is (`qa ↳ re-judge`)."""
+        cell = safe_line(self.suite_labels.get(run.suite_id, "?"), limit=28)
+        if run.derived is not None:
+            cell.append(f" \u21b3 {run.derived.verb}", style="italic magenta")
+        return cell
+
     def trend(self, run: Run) -> str:
-        """Pass rate of the last runs of the same suite name and model, up to this one."""
+        """Pass rate of the last runs of the same suite name and model, up to this one
+        (re-judges and re-runs are not points of it, and show no trend)."""
+        if run.derived is not None:
+            return ""
         series = self._series.get((run.suite_name, run.model), [])
         end = self._series_end.get(run.id, len(series))
         rates = []
@@ -245,11 +279,15 @@ class RunsScreen(Screen[None]):
         return sparkline(rates)
 
     def _run_label(self, run: Run) -> Text:
-        """The id prefix, plus the run's name when it is not the usual `suite [model]`."""
+        """The id prefix, plus what a derived run was made from (`re-judge of 1a2b3c4d, 3
+        cases, judge exact`), else the run's name when it is not the usual `suite [model]`."""
         label = Text(run.id[:8], style="dim")
         if self.baseline is not None and self.baseline.id == run.id:
             label = Text.assemble(("BASE ", "bold reverse"), label)
-        if run.name != f"{run.suite_name} [{run.model}]":
+        if run.derived is not None:
+            label.append(" ")
+            label.append_text(safe_line(run.derived.label(), style="italic magenta", limit=60))
+        elif run.name != f"{run.suite_name} [{run.model}]":
             label.append(" ")
             label.append_text(safe_line(run.name, limit=40))
         return label
@@ -273,6 +311,10 @@ class RunsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_toggle_derived(self) -> None:
+        self.hide_derived = not self.hide_derived
+        self._show_rows()
 
     def action_traces(self) -> None:
         from evaltui.screens.traces import TracesScreen
@@ -300,6 +342,13 @@ class RunsScreen(Screen[None]):
         if self.baseline is not None and self.baseline.id != run.id:
             self.post_message(OpenDiff(self.baseline, run))
             return
+        if run.derived is not None:  # against its source, on its own cases
+            from evaltui.screens.derived import DerivedScreen
+
+            source_id = run.derived.source_run_id
+            source = next((r for r in self._all_runs if r.id == source_id), None)
+            self.app.push_screen(DerivedScreen(self.store, run, source))
+            return
         newer = self.next_in_suite(run)
         if newer is None:
             self.notify(
@@ -310,11 +359,16 @@ class RunsScreen(Screen[None]):
         self.post_message(OpenDiff(run, newer))
 
     def next_in_suite(self, run: Run) -> Run | None:
-        """The next newer run with the same suite name (the default candidate)."""
+        """The next newer run with the same suite name (the default candidate); re-judges
+        and re-runs are skipped (`d` on one of them compares it with its source)."""
         ids = [other.id for other in self.chronological]
         start = ids.index(run.id) + 1 if run.id in ids else len(ids)
         return next(
-            (other for other in self.chronological[start:] if other.suite_name == run.suite_name),
+            (
+                other
+                for other in self.chronological[start:]
+                if other.suite_name == run.suite_name and other.derived is None
+            ),
             None,
         )
 

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, RunDiff, compare
-from evaltui.models import Run, RunStatus
+from evaltui.models import JsonText, Run, RunStatus, parse_derived
 from evaltui.store import runload
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.reader import RunStore
@@ -158,23 +158,62 @@ async def load_pair(
     return base, cand
 
 
-async def latest_completed_run(store: RunStore, suite_id: str, model: str | None = None) -> Run:
-    """The package's `getLatestCompletedRun(suiteId, model?)`."""
+LATEST_PAGE = 50
+
+
+class OnlyDerivedRuns(StoreError):
+    """Every completed run that `SUITE@latest` could pick is a re-judge or re-run."""
+
+
+def _derived_config(raw: str | None) -> bool:
+    return parse_derived(JsonText.parse(raw)) is not None
+
+
+async def latest_completed_run(
+    store: RunStore, suite_id: str, model: str | None = None, *, include_derived: bool = False
+) -> Run:
+    """The package's `getLatestCompletedRun(suiteId, model?)`; unless `include_derived`, the
+    latest completed run that is not a re-judge or re-run written by evaltui."""
     if model is None:
         rows = await store._fetch(LATEST_SQL, (suite_id, RunStatus.COMPLETED.value))
     else:
         rows = await store._fetch(LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model))
+    suffix = f" of model {model!r}" if model is not None else ""
     if not rows:
-        suffix = f" of model {model!r}" if model is not None else ""
         raise StoreError(f"suite {suite_id[:8]} has no completed run{suffix}")
-    return await store.get_run(rows[0][0])
+    run = await store.get_run(rows[0][0])
+    if include_derived or run.derived is None:
+        return run
+    # The newest is derived: page back (newest first) to the newest run that is not.
+    sql = (
+        "SELECT id, config FROM runs WHERE suite_id = ? AND status = ?"
+        + (" AND model = ?" if model is not None else "")
+        + " ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?"
+    )
+    params: list[object] = [suite_id, RunStatus.COMPLETED.value]
+    if model is not None:
+        params.append(model)
+    offset = 0
+    while True:
+        page = await store._fetch(sql, (*params, LATEST_PAGE, offset))
+        for run_id, config in page:
+            if not _derived_config(config):
+                return await store.get_run(run_id)
+        if len(page) < LATEST_PAGE:
+            break
+        offset += LATEST_PAGE
+    raise OnlyDerivedRuns(
+        f"suite {suite_id[:8]} has only re-judged or re-run completed runs{suffix}"
+        " (derived runs are skipped: pass --include-derived to pick one)"
+    )
 
 
-async def resolve_ref(store: RunStore, ref: str) -> Run:
+async def resolve_ref(store: RunStore, ref: str, *, include_derived: bool = False) -> Run:
     """A run id, a unique id prefix, `SUITE@latest` or `SUITE@latest:MODEL`.
 
     `SUITE@latest` is the latest completed run of the newest suite of that name, as the
-    package's `findSuiteByName` + `getLatestCompletedRun` pick it.
+    package's `findSuiteByName` + `getLatestCompletedRun` pick it, skipping the re-judges and
+    re-runs that evaltui wrote unless `include_derived`.
     """
     match = LATEST_REF.match(ref)
     if match is None:
@@ -184,11 +223,17 @@ async def resolve_ref(store: RunStore, ref: str) -> Run:
     if suite is None:
         raise StoreError(f"no suite named {name!r} in {store.path}; list them with `evaltui runs`")
     try:
-        return await latest_completed_run(store, suite.id, model)
-    except StoreError:
+        return await latest_completed_run(store, suite.id, model, include_derived=include_derived)
+    except StoreError as error:
         suffix = f" of model {model!r}" if model is not None else ""
+        only_derived = isinstance(error, OnlyDerivedRuns)
         raise StoreError(
             f"the newest suite named {name!r} ({suite.id[:8]}) has no completed run{suffix}"
+            + (
+                " that is not a re-judge or re-run (pass --include-derived to pick one)"
+                if only_derived
+                else ""
+            )
         ) from None
 
 

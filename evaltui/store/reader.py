@@ -30,6 +30,7 @@ from evaltui.models import (
     RunSummary,
     Score,
     Suite,
+    parse_derived,
 )
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
@@ -504,15 +505,35 @@ class RunStore:
         )
         return {row[0] for row in rows}
 
-    async def case_history(self, run: Run, input_raw: str, limit: int = 10) -> list[HistoryPoint]:
+    async def case_history(
+        self, run: Run, input_raw: str, limit: int = 10, *, include_derived: bool = False
+    ) -> list[HistoryPoint]:
         """The same dataset item (equal `input`) in the last `limit` runs of suites with this
-        run's suite name, oldest first, up to and including `run`."""
-        runs = await self._fetch(
-            """SELECT r.id, r.model, r.started_at FROM runs r JOIN suites s ON s.id = r.suite_id
-               WHERE s.name = ? AND r.started_at <= ?
-               ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?""",
-            (run.suite_name, run.started_at, limit),
-        )
+        run's suite name, oldest first, up to and including `run`. Re-judges and re-runs
+        (`Run.derived`) other than `run` itself are skipped unless `include_derived`."""
+        runs: list[tuple[str, str, int]] = []
+        offset = 0
+        page = max(limit, 1) * 2
+        while len(runs) < limit:
+            rows = await self._fetch(
+                """SELECT r.id, r.model, r.started_at, r.config FROM runs r
+                   JOIN suites s ON s.id = r.suite_id
+                   WHERE s.name = ? AND r.started_at <= ?
+                   ORDER BY r.started_at DESC, r.rowid DESC LIMIT ? OFFSET ?""",
+                (run.suite_name, run.started_at, page, offset),
+            )
+            for run_id, model, started_at, config in rows:
+                if (
+                    include_derived
+                    or run_id == run.id
+                    or parse_derived(JsonText.parse(config)) is None
+                ):
+                    runs.append((run_id, model, started_at))
+                    if len(runs) == limit:
+                        break
+            if len(rows) < page:
+                break
+            offset += page
         run_ids = [row[0] for row in runs]
         found = await self._fetch(
             """SELECT c.run_id, MIN(s.score), MAX(c.error IS NOT NULL) FROM cases c

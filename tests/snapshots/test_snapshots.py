@@ -12,6 +12,8 @@ from evaltui.app import EvalTUI, StartAt
 from evaltui.messages import OpenDiff
 from evaltui.screens import RunScreen
 from evaltui.widgets import CaseTable
+from tests.derivedstores import lineage
+from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, settle
 
 REGRESSED_RUN = "b18d5fc4"  # qa-accuracy [gpt-4o-mini], prompt v3: the regression
@@ -89,3 +91,18 @@ async def open_pair(pilot: Pilot[None]) -> None:
 
 def test_diff_pair_screen(sample_store: Path, snap_compare: Any) -> None:
     assert snap_compare(make_app(sample_store), terminal_size=(110, 30), run_before=open_pair)
+
+
+def test_derived_screen(builder: StoreBuilder, snap_compare: Any) -> None:
+    """A re-judge against its source: side by side, agreement, flips, no verdict."""
+    runs = lineage(builder)
+
+    async def open_derived(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, EvalTUI) and app.store is not None
+        source, derived = await app.store.get_run(runs.a), await app.store.get_run(runs.d)
+        app.post_message(OpenDiff(source, derived))
+        await settle(pilot)
+
+    assert snap_compare(make_app(runs.path), terminal_size=(80, 24), run_before=open_derived)

@@ -12,5 +12,6 @@ def test_kappa_known_values() -> None:
     assert cohen_kappa(20, 15, 5, 10) == pytest.approx(0.4)
     assert cohen_kappa(10, 10, 0, 0) == pytest.approx(1.0)
     assert cohen_kappa(0, 0, 0, 0) is None
-    assert cohen_kappa(5, 0, 0, 0) == 1.0  # both always pass: perfect, chance too
+    assert cohen_kappa(5, 0, 0, 0) is None  # both always pass: undefined, never 1.00
+    assert cohen_kappa(0, 3, 0, 0) is None  # both always fail: undefined too
     assert cohen_kappa(0, 0, 5, 5) == pytest.approx(-1.0)
