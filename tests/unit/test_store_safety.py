@@ -1,0 +1,192 @@
+"""Never lose a saved case: no plain open() of a store file while SQLite has it open
+(issue 8, finding 1), and one job, one writer (finding 11)."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaltui.cli import main
+from evaltui.store import RunStore, StoreError
+from evaltui.store.writer import StoreWriter
+from tests.storebuilder import StoreBuilder
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+# Other processes on the same store: one opens, reads and closes it in a loop (as
+# `sqlite3 store.db "select 1"` would), one commits small writes in a loop.
+PINGER = """
+import sqlite3, sys, time
+path, stop = sys.argv[1], sys.argv[2]
+import os
+while not os.path.exists(stop):
+    db = sqlite3.connect(path, timeout=10)
+    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
+    db.close()
+    time.sleep(0.02)
+"""
+SCRIBBLER = """
+import sqlite3, sys, time, os
+path, stop = sys.argv[1], sys.argv[2]
+while not os.path.exists(stop):
+    db = sqlite3.connect(path, timeout=10)
+    db.execute("CREATE TABLE IF NOT EXISTS scratch (n INTEGER)")
+    db.execute("INSERT INTO scratch VALUES (1)")
+    db.commit()
+    db.close()
+    time.sleep(0.03)
+"""
+
+
+def make_store(builder: StoreBuilder, cases: int) -> str:
+    suite = builder.suite("soak")
+    run = builder.run(suite, "m")
+    for idx in range(cases):
+        builder.case(run, idx, output=f"a{idx}", expected=f"a{idx}", scores={"exact": 1.0})
+    builder.finish(run)
+    builder.close()
+    return run
+
+
+def slow_judge_config(tmp_path: Path, sleep: float, concurrency: int) -> Path:
+    """A command judge (no network): reads the case, waits, says 1."""
+    script = f"cat >/dev/null; sleep {sleep}; echo '{{\"score\": 1, \"reason\": \"ok\"}}'"
+    config = tmp_path / "evaltui.toml"
+    config.write_text(
+        f"[judges.slow]\ntype = \"command\"\nargv = [\"/bin/sh\", \"-c\", {json.dumps(script)}]\n"
+        f"concurrency = {concurrency}\n"
+    )
+    return config
+
+
+def rejudge_command(run: str, config: Path, store: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "evaltui", "rejudge", run, "--judge", "slow",
+        "--config", str(config), "--store", str(store), "--json",
+    ]
+
+
+def new_run_rows(store: Path, source: str) -> tuple[list[tuple[str, str]], list[int], str]:
+    with sqlite3.connect(store) as db:
+        runs = db.execute(
+            "SELECT id, status FROM runs WHERE id != ? ORDER BY started_at", (source,)
+        ).fetchall()
+        idxs = [
+            int(row[0])
+            for row in db.execute(
+                "SELECT c.idx FROM cases c WHERE c.run_id != ? ORDER BY c.idx", (source,)
+            )
+        ]
+        integrity = str(db.execute("PRAGMA integrity_check").fetchone()[0])
+    return runs, idxs, integrity
+
+
+def test_rejudge_loses_no_case_while_other_processes_open_and_write_the_store(
+    builder: StoreBuilder, tmp_path: Path
+) -> None:
+    cases = 300
+    run = make_store(builder, cases)
+    config = slow_judge_config(tmp_path, 0.04, 4)
+    stop = tmp_path / "stop"
+    others = [
+        subprocess.Popen([sys.executable, "-c", code, str(builder.path), str(stop)])
+        for code in (PINGER, SCRIBBLER)
+    ]
+    try:
+        job = subprocess.run(
+            rejudge_command(run, config, builder.path),
+            capture_output=True, text=True, env=ENV, timeout=120,
+        )
+    finally:
+        stop.touch()
+        for other in others:
+            other.wait(timeout=30)
+    assert job.returncode == 0, job.stderr
+    done = json.loads(job.stdout.splitlines()[-1])["done"]
+    runs, idxs, integrity = new_run_rows(builder.path, run)
+    assert runs == [(done["run_id"], "completed")]
+    assert idxs == list(range(cases))  # every case saved, exactly once
+    assert integrity == "ok"
+
+
+def test_opening_a_store_never_opens_the_file_outside_sqlite(
+    builder: StoreBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root cause of finding 1: a plain open()/close() of the store while a SQLite
+    connection of this process has it open drops that connection's POSIX locks."""
+    make_store(builder, 1)
+    store_path = builder.path.resolve()
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def spy(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, os.PathLike)) and Path(file).resolve() == store_path:
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    real_io_open = io.open
+    monkeypatch.setattr(builtins, "open", spy)
+    monkeypatch.setattr(io, "open", lambda *a, **k: spy(*a, **k) if a else real_io_open(**k))
+
+    async def open_both() -> None:
+        store = await RunStore.open(builder.path)  # the job's reader, then its writer
+        try:
+            writer = StoreWriter.open(builder.path)
+            writer.ensure_schema()
+            writer.close()
+        finally:
+            await store.close()
+
+    asyncio.run(open_both())
+    assert opened == []
+
+
+def test_a_fifo_is_refused_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "store.db"
+    os.mkfifo(fifo)
+    code = main(["runs", "--store", str(fifo)])  # would hang forever reading a header
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "not a regular file" in err[0]
+    with pytest.raises(StoreError, match="not a regular file"):
+        StoreWriter.open(fifo)
+
+
+def test_short_and_empty_files_are_not_sqlite(tmp_path: Path) -> None:
+    for content in (b"", b"SQLite"):
+        path = tmp_path / "x.db"
+        path.write_bytes(content)
+        with pytest.raises(StoreError, match="not a SQLite database"):
+            StoreWriter.open(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_store_says_check_permissions(builder: StoreBuilder) -> None:
+    make_store(builder, 1)
+    builder.path.chmod(0)
+    try:
+        with pytest.raises(StoreError, match="check its permissions"):
+            StoreWriter.open(builder.path)
+    finally:
+        builder.path.chmod(0o644)
+
+
+def test_importing_the_store_into_itself_is_refused(
+    builder: StoreBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_store(builder, 1)
+    code = main(["import", str(builder.path), "--store", str(builder.path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "is the store itself" in err[0]
