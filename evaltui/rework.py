@@ -24,7 +24,7 @@ from evaltui.jobs import BatchSubmitted, CaseResult, Job, JobEvent, JobTotals, R
 from evaltui.judges.base import Judge, JudgeInput, Usage
 from evaltui.models import Case, Run
 from evaltui.store import RunStore, StoreError
-from evaltui.store.writer import StoreWriter
+from evaltui.store.writer import LEASE_STALE_S, JobClaim, NewRun, StoreWriter
 from evaltui.tasks import Task
 
 JobKind = Literal["rejudge", "rerun"]
@@ -236,24 +236,32 @@ class JobRecorder:
             )
 
 
-async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
-    """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
+async def open_job_run(
+    plan: JobPlan, writer: StoreWriter, *, stale_after_s: float = LEASE_STALE_S
+) -> JobClaim:
+    """Claim the job (one job, one writer): the run of an interrupted attempt of the same job
+    (and its saved idx), or a new one, with the job's lease, all in one write transaction.
+    Raises `JobBusyError` when another live process is writing the same job."""
     await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
-    run_id = await asyncio.to_thread(writer.find_job_run, plan.key)
-    if run_id is not None:
-        return run_id, await asyncio.to_thread(writer.saved_idxs, run_id)
-    if plan.source.suite_id is None:
-        raise StoreError(f"run {plan.source.id[:8]} has no suite: its results have nowhere to go")
-    run_id = await asyncio.to_thread(
-        lambda: writer.create_running_run(
-            suite_id=plan.source.suite_id or "",
+
+    def new_run() -> NewRun:
+        if plan.source.suite_id is None:
+            raise StoreError(
+                f"run {plan.source.id[:8]} has no suite: its results have nowhere to go"
+            )
+        return NewRun(
+            suite_id=plan.source.suite_id,
             name=plan.run_name(),
             model=plan.model,
             config=plan.config(),
-            started_at=now_ms(),
+            started=now_ms(),
         )
+
+    claim = await asyncio.to_thread(
+        lambda: writer.claim_job(plan.key, new_run, stale_after_s=stale_after_s)
     )
-    return run_id, set()
+    claim.lease.start()
+    return claim
 
 
 async def execute(
@@ -264,10 +272,31 @@ async def execute(
     *,
     on_result: Callable[[CaseResult | None, Case, JobTotals], None] | None = None,
     on_event: Callable[[JobEvent], None] | None = None,
+    stale_after_s: float = LEASE_STALE_S,
 ) -> JobOutcome:
     """Run the job to its end, saving each case as it completes. Cancelling it (Ctrl-C, the
-    UI's cancel) marks the run `failed`; starting the same job again resumes it."""
-    run_id, saved = await open_job_run(plan, writer)
+    UI's cancel) marks the run `failed`; starting the same job again resumes it. While it
+    runs it holds the job's lease: the same job started elsewhere refuses (`JobBusyError`)."""
+    claim = await open_job_run(plan, writer, stale_after_s=stale_after_s)
+    try:
+        return await _execute_claimed(
+            plan, store, writer, claim, options, on_result=on_result, on_event=on_event
+        )
+    finally:
+        await asyncio.shield(asyncio.to_thread(claim.lease.release))
+
+
+async def _execute_claimed(
+    plan: JobPlan,
+    store: RunStore,
+    writer: StoreWriter,
+    claim: JobClaim,
+    options: RunnerOptions | None = None,
+    *,
+    on_result: Callable[[CaseResult | None, Case, JobTotals], None] | None = None,
+    on_event: Callable[[JobEvent], None] | None = None,
+) -> JobOutcome:
+    run_id, saved = claim.run_id, claim.saved
     batches = await asyncio.to_thread(writer.recorded_batches, run_id)
     recorder = JobRecorder(plan, writer, run_id)
 

@@ -8,9 +8,12 @@ import builtins
 import io
 import json
 import os
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 
 from evaltui.cli import main
 from evaltui.store import RunStore, StoreError
-from evaltui.store.writer import StoreWriter
+from evaltui.store.writer import JobBusyError, JobClaim, NewRun, StoreWriter
 from tests.storebuilder import StoreBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +193,108 @@ def test_importing_the_store_into_itself_is_refused(
     code = main(["import", str(builder.path), "--store", str(builder.path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "is the store itself" in err[0]
+
+
+# -- finding 11: one job, one writer ------------------------------------------------------
+
+
+def saved_count(store: Path, source: str) -> int:
+    with sqlite3.connect(store, timeout=10) as db:
+        return int(
+            db.execute("SELECT COUNT(*) FROM cases WHERE run_id != ?", (source,)).fetchone()[0]
+        )
+
+
+def test_two_resumes_of_the_same_job_at_once_one_writes_the_other_refuses(
+    builder: StoreBuilder, tmp_path: Path
+) -> None:
+    cases = 300
+    run = make_store(builder, cases)
+    config = slow_judge_config(tmp_path, 0.06, 4)
+    command = rejudge_command(run, config, builder.path)
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and saved_count(builder.path, run) < 30:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)  # interrupted: the run stays `running`
+    first.wait(timeout=30)
+    before = saved_count(builder.path, run)
+    assert 0 < before < cases
+    resumes = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in resumes]  # reads the pipes to the end
+    results = [(p.returncode, out, err) for p, (out, err) in zip(resumes, outputs, strict=True)]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, _, err in results if code == 2).strip().splitlines()
+    assert len(refused) == 1 and "already running" in refused[0] and "resume" in refused[0]
+    assert "Traceback" not in refused[0]
+    runs, idxs, integrity = new_run_rows(builder.path, run)
+    assert [status for _, status in runs] == ["completed"]
+    assert idxs == list(range(cases))  # each idx saved once: nobody wrote twice
+    assert integrity == "ok"
+
+
+def claim(writer: StoreWriter, key: str, **kwargs: Any) -> JobClaim:
+    suite = str(writer.fetch("SELECT id FROM suites LIMIT 1")[0][0])
+
+    def new_run() -> NewRun:
+        config = json.dumps({"evaltui": {"job": key}})
+        return NewRun(suite_id=suite, name="n", model="m", config=config, started=1)
+
+    return writer.claim_job(key, new_run, **kwargs)
+
+
+def test_a_fresh_lease_refuses_a_stale_or_dead_one_is_taken_over(builder: StoreBuilder) -> None:
+    make_store(builder, 1)
+    with StoreWriter.open(builder.path) as writer:
+        writer.ensure_schema()
+        held = claim(writer, "job-a")
+        assert held.created and held.saved == set()
+        # This process holds it: a second claim of the same job is refused.
+        with pytest.raises(JobBusyError, match="already running in process"):
+            claim(writer, "job-a")
+        # Another host's lease: refused while fresh, taken over once stale.
+        writer.fetch(
+            "UPDATE evaltui_job_leases SET host = 'elsewhere', pid = 1 WHERE job_key = 'job-a'"
+        )
+        with pytest.raises(JobBusyError, match="on elsewhere"):
+            claim(writer, "job-a")
+        again = claim(writer, "job-a", stale_after_s=0.0)  # heartbeat older than 0 s
+        assert again.run_id == held.run_id and not again.created  # same run, resumed
+        assert not held.lease.beat() and held.lease.lost  # the first one knows it lost it
+        assert again.lease.beat()
+        # A dead process on this host: taken over at once (kill -9 then resume).
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        writer.fetch(
+            "UPDATE evaltui_job_leases SET pid = ?, host = ? WHERE job_key = 'job-a'",
+            (dead.pid, socket.gethostname()),
+        )
+        third = claim(writer, "job-a")
+        assert third.run_id == held.run_id
+        third.lease.release()
+        assert writer.fetch("SELECT * FROM evaltui_job_leases") == []
+        assert claim(writer, "job-a").run_id == held.run_id  # released: free to resume
+
+
+def test_saving_an_idx_twice_in_a_run_keeps_one_case(builder: StoreBuilder) -> None:
+    make_store(builder, 1)
+    with StoreWriter.open(builder.path) as writer:
+        writer.ensure_schema()
+        run_id = claim(writer, "job-b").run_id
+        ids = [
+            writer.save_case(
+                run_id=run_id, idx=7, input="{}", output="o", expected=None, latency_ms=1,
+                tokens_in=None, tokens_out=None, error=None, scores=[("exact", 1.0, None)],
+            )
+            for _ in range(2)
+        ]
+        assert ids[0] == ids[1]
+        rows = writer.fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (run_id,))
+        scores = writer.fetch("SELECT COUNT(*) FROM scores WHERE case_id = ?", (ids[0],))
+    assert rows == [(1,)] and scores == [(1,)]
