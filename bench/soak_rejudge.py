@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +151,16 @@ def role_loop(role: str, store: Path, stop: Path, every: float, out: Path) -> No
             errors[key] = errors.get(key, 0) + 1
         time.sleep(every)
     if writer_run is not None:
-        with sqlite3.connect(store, timeout=30) as db:
-            db.execute(
-                "UPDATE runs SET finished_at = ?, status = 'completed' WHERE id = ?",
-                (int(time.time() * 1000), writer_run),
-            )
-        db.close()
+        try:
+            with sqlite3.connect(store, timeout=30) as db:
+                db.execute(
+                    "UPDATE runs SET finished_at = ?, status = 'completed' WHERE id = ?",
+                    (int(time.time() * 1000), writer_run),
+                )
+            db.close()
+        except sqlite3.Error as error:
+            errors[f"finishRun: {error}"[:60]] = 1
+            failures += 1
     result = {
         "role": role,
         "ops": ops,
@@ -166,6 +171,37 @@ def role_loop(role: str, store: Path, stop: Path, every: float, out: Path) -> No
         "shell": bool(shell) if role == "opener" else None,
     }
     out.write_text(json.dumps(result))
+
+
+def check(store: Path, source: str, writer_run: str) -> dict[str, Any]:
+    """What the store holds after the soak (sqlite3, read-write as the package would)."""
+    with closing(sqlite3.connect(store, timeout=30)) as db:
+        others = (source, writer_run)
+        new_runs = db.execute(
+            "SELECT id, status FROM runs WHERE id NOT IN (?, ?)", others
+        ).fetchall()
+        counts: dict[int, int] = {}
+        for (idx,) in db.execute("SELECT idx FROM cases WHERE run_id NOT IN (?, ?)", others):
+            counts[idx] = counts.get(idx, 0) + 1
+        scores = db.execute(
+            "SELECT COUNT(*) FROM scores s JOIN cases c ON c.id = s.case_id"
+            " WHERE c.run_id NOT IN (?, ?)",
+            others,
+        ).fetchone()[0]
+        writer_rows, writer_status = db.execute(
+            "SELECT (SELECT COUNT(*) FROM cases WHERE run_id = r.id), r.status FROM runs r"
+            " WHERE r.id = ?",
+            (writer_run,),
+        ).fetchone()
+        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+    return {
+        "new_runs": new_runs,
+        "counts": counts,
+        "scores": scores,
+        "writer_rows": writer_rows,
+        "writer_status": writer_status,
+        "integrity": integrity,
+    }
 
 
 # -- one soak ------------------------------------------------------------------------------
@@ -223,35 +259,32 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         for other in others:
             other.wait(timeout=120)
     load_after = os.getloadavg()
-    stats = {role: json.loads((folder / f"{role}.json").read_text()) for role in roles}
+    crashed = {"ops": 0, "failures": 1, "errors": {"crashed": 1}, "committed": 0, "run_id": ""}
+    stats = {
+        role: json.loads(out.read_text()) if out.exists() else {**crashed, "shell": None}
+        for role in roles
+        for out in [folder / f"{role}.json"]
+    }
     done: dict[str, Any] = {}
     for line in reversed(job.stdout.splitlines()):
         if line.startswith('{"done"'):
             done = json.loads(line)["done"]
             break
-    with sqlite3.connect(store, timeout=30) as db:
-        new_runs = db.execute(
-            "SELECT id, status FROM runs WHERE id NOT IN (?, ?)",
-            (source, stats["writer"]["run_id"]),
-        ).fetchall()
-        counts: dict[int, int] = {}
-        for (idx,) in db.execute(
-            "SELECT idx FROM cases WHERE run_id NOT IN (?, ?)",
-            (source, stats["writer"]["run_id"]),
-        ):
-            counts[idx] = counts.get(idx, 0) + 1
-        scores = db.execute(
-            "SELECT COUNT(*) FROM scores s JOIN cases c ON c.id = s.case_id"
-            " WHERE c.run_id NOT IN (?, ?)",
-            (source, stats["writer"]["run_id"]),
-        ).fetchone()[0]
-        writer_rows, writer_status = db.execute(
-            "SELECT (SELECT COUNT(*) FROM cases WHERE run_id = r.id), r.status FROM runs r"
-            " WHERE r.id = ?",
-            (stats["writer"]["run_id"],),
-        ).fetchone()
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-    db.close()
+    try:
+        checked = check(store, source, stats["writer"]["run_id"])
+    except sqlite3.Error as error:  # what the old code could do to a store
+        checked = {
+            "new_runs": [],
+            "counts": {},
+            "scores": 0,
+            "writer_rows": 0,
+            "writer_status": "?",
+            "integrity": f"unreadable: {error}",
+        }
+    counts: dict[int, int] = checked["counts"]
+    new_runs = checked["new_runs"]
+    scores, integrity = checked["scores"], checked["integrity"]
+    writer_rows, writer_status = checked["writer_rows"], checked["writer_status"]
     missing = sum(1 for idx in range(args.cases) if counts.get(idx, 0) == 0)
     twice = sum(1 for n in counts.values() if n > 1)
     once = (
