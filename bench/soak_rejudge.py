@@ -367,13 +367,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="evaltui-soak-") as folder:
             results.append(soak(args, Path(folder)))
     report = {"machine": facts, "code": str(code_dir()), "results": results}
+    ok = all(r["every_case_once"] and r["integrity"] == "ok" for r in results)
     if args.json:
         print(json.dumps(report, indent=2))
-        return
-    print(f"evaltui from {code_dir()}; {facts['cpus']} CPUs, SQLite {facts['sqlite']}")
-    print(table(results))
-    ok = all(r["every_case_once"] and r["integrity"] == "ok" for r in results)
-    print("every case saved exactly once, integrity ok" if ok else "FAILED: see the table")
+    else:
+        print(f"evaltui from {code_dir()}; {facts['cpus']} CPUs, SQLite {facts['sqlite']}")
+        print(table(results))
+        print("every case saved exactly once, integrity ok" if ok else "FAILED: see the table")
     if not ok:
         raise SystemExit(1)
 

@@ -237,6 +237,36 @@ def test_two_resumes_of_the_same_job_at_once_one_writes_the_other_refuses(
     assert [status for _, status in runs] == ["completed"]
     assert idxs == list(range(cases))  # each idx saved once: nobody wrote twice
     assert integrity == "ok"
+    assert leases(builder.path) == []  # released when the job ended
+
+
+def leases(store: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT job_key, pid FROM evaltui_job_leases").fetchall()
+
+
+def test_ctrl_c_marks_the_run_failed_and_releases_the_job(
+    builder: StoreBuilder, tmp_path: Path
+) -> None:
+    run = make_store(builder, 200)
+    config = slow_judge_config(tmp_path, 0.05, 2)
+    job = subprocess.Popen(
+        rejudge_command(run, config, builder.path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and saved_count(builder.path, run) < 10:
+        time.sleep(0.1)
+    assert leases(builder.path) and leases(builder.path)[0][1] == job.pid  # held while running
+    job.send_signal(signal.SIGINT)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode != 0 and "resume" in err
+    runs, _, _ = new_run_rows(builder.path, run)
+    assert [status for _, status in runs] == ["failed"]
+    assert leases(builder.path) == []
 
 
 def claim(writer: StoreWriter, key: str, **kwargs: Any) -> JobClaim:
@@ -277,6 +307,14 @@ def test_a_fresh_lease_refuses_a_stale_or_dead_one_is_taken_over(builder: StoreB
         )
         third = claim(writer, "job-a")
         assert third.run_id == held.run_id
+        third.lease.heartbeat_s = 0.02
+        stamp = "SELECT heartbeat_at FROM evaltui_job_leases WHERE job_key = 'job-a'"
+        writer.fetch("UPDATE evaltui_job_leases SET heartbeat_at = 0")
+        third.lease.start()  # beats from its own thread
+        deadline = time.monotonic() + 10
+        while writer.fetch(stamp) == [(0,)] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.fetch(stamp)[0][0] > 0
         third.lease.release()
         assert writer.fetch("SELECT * FROM evaltui_job_leases") == []
         assert claim(writer, "job-a").run_id == held.run_id  # released: free to resume
