@@ -331,6 +331,7 @@ class StoreWriter:
         self.path = path
         self.created = created
         self._db = connection
+        self._leases: dict[str, tuple[str, str]] = {}  # run id -> (job key, holder) we claimed
 
     @classmethod
     def open(
@@ -577,8 +578,25 @@ class StoreWriter:
                 }
         except sqlite3.Error as error:
             raise explain_write(error, self.path) from None
+        self._leases[run_id] = (job_key, me.holder)
         lease = JobLease(self.path, job_key, me.holder, heartbeat_s)
         return JobClaim(run_id=run_id, saved=saved, created=created, lease=lease)
+
+    def _check_lease(self, db: sqlite3.Connection, run_id: str) -> None:
+        """Inside a write transaction on a job's run: raise `JobLostError` when another
+        process took the job over (this one stalled past the heartbeat limit)."""
+        claimed = self._leases.get(run_id)
+        if claimed is None:
+            return
+        row = db.execute(
+            "SELECT holder, pid, host FROM evaltui_job_leases WHERE job_key = ?", (claimed[0],)
+        ).fetchone()
+        if row is None or row[0] != claimed[1]:
+            who = f"process {row[1]} on {row[2]}" if row is not None else "another process"
+            raise JobLostError(
+                f"this job was taken over by {who} after its heartbeat went stale; "
+                f"it goes on there (run {run_id[:8]}): nothing more is written from here"
+            )
 
     def record_batch(self, run_id: str, batch_id: str) -> None:
         """Remember a submitted Message Batch in the job's own run, so a restart collects
@@ -620,6 +638,7 @@ class StoreWriter:
         case_id = new_id()
         try:
             with self._immediate() as db:
+                self._check_lease(db, run_id)
                 # Belt and braces beside the job's lease: an idx already saved in this run
                 # (by a second writer of the same job) is not saved twice.
                 claimed = db.execute(_SAVED_IDX_SQL, (run_id, idx, case_id)).rowcount
@@ -653,6 +672,7 @@ class StoreWriter:
         summary: str | None = None
         try:
             with self._immediate() as db:
+                self._check_lease(db, run_id)
                 if status == "completed":
                     rows = [
                         db.execute(sql, (run_id,)).fetchall()
@@ -940,6 +960,10 @@ class JobBusyError(StoreError):
     """Another live process is writing the same job."""
 
 
+class JobLostError(StoreError):
+    """Another process took this job over: this one must not write to its run any more."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewRun:
     """The package's `createRun` arguments of a job's new run."""
@@ -977,7 +1001,7 @@ def _refuse_if_held(path: Path, row: Sequence[Any], me: JobHolder, stale_after_s
     than `stale_after_s`, or its process is gone (same host)."""
     run_id, _holder, pid, host, heartbeat_at = row
     age_s = max(0.0, (now_ms() - int(heartbeat_at)) / 1000)
-    if age_s > stale_after_s:
+    if age_s >= stale_after_s:
         return
     if host == me.host and int(pid) != me.pid and not _alive(int(pid)):
         return  # killed (kill -9, a crash): nobody writes it any more

@@ -21,7 +21,7 @@ import pytest
 
 from evaltui.cli import main
 from evaltui.store import RunStore, StoreError
-from evaltui.store.writer import JobBusyError, JobClaim, NewRun, StoreWriter
+from evaltui.store.writer import JobBusyError, JobClaim, JobLostError, NewRun, StoreWriter
 from tests.storebuilder import StoreBuilder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -336,3 +336,30 @@ def test_saving_an_idx_twice_in_a_run_keeps_one_case(builder: StoreBuilder) -> N
         rows = writer.fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (run_id,))
         scores = writer.fetch("SELECT COUNT(*) FROM scores WHERE case_id = ?", (ids[0],))
     assert rows == [(1,)] and scores == [(1,)]
+
+
+def test_a_job_taken_over_writes_nothing_more(builder: StoreBuilder) -> None:
+    """A job that stalled past the heartbeat limit (suspended, say) and was taken over by a
+    resume elsewhere neither saves a case nor finishes the run when it wakes up."""
+    make_store(builder, 1)
+    with StoreWriter.open(builder.path) as stalled, StoreWriter.open(builder.path) as other:
+        stalled.ensure_schema()
+        first = claim(stalled, "job-c")
+        other_claim = claim(other, "job-c", stale_after_s=0.0)  # the resume elsewhere
+        assert other_claim.run_id == first.run_id
+
+        def save(writer: StoreWriter, idx: int) -> str:
+            return writer.save_case(
+                run_id=first.run_id, idx=idx, input="{}", output="o", expected=None,
+                latency_ms=1, tokens_in=None, tokens_out=None, error=None, scores=[],
+            )
+
+        with pytest.raises(JobLostError, match="taken over by process"):
+            save(stalled, 1)
+        with pytest.raises(JobLostError):
+            stalled.finish_run(first.run_id, "failed", 0.5, 2)
+        save(other, 1)
+        other.finish_run(first.run_id, "completed", 0.5, 2)
+        rows = other.fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (first.run_id,))
+        status = other.fetch("SELECT status FROM runs WHERE id = ?", (first.run_id,))
+    assert rows == [(1,)] and status == [("completed",)]
