@@ -192,7 +192,7 @@ def check(store: Path, source: str, writer_run: str) -> dict[str, Any]:
             "SELECT (SELECT COUNT(*) FROM cases WHERE run_id = r.id), r.status FROM runs r"
             " WHERE r.id = ?",
             (writer_run,),
-        ).fetchone()
+        ).fetchone() or (0, "-")
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     return {
         "new_runs": new_runs,
@@ -219,7 +219,7 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         f"concurrency = {args.concurrency}\n"
     )
     stop = folder / "stop"
-    roles = ("opener", "reader", "writer")
+    roles = () if args.alone else ("opener", "reader", "writer")
     others = [
         subprocess.Popen(
             [
@@ -265,6 +265,9 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         for role in roles
         for out in [folder / f"{role}.json"]
     }
+    if args.alone:  # the baseline: nobody else on the store
+        idle = {"ops": 0, "failures": 0, "errors": {}, "committed": 0, "run_id": "", "shell": None}
+        stats = {role: dict(idle) for role in ("opener", "reader", "writer")}
     done: dict[str, Any] = {}
     for line in reversed(job.stdout.splitlines()):
         if line.startswith('{"done"'):
@@ -312,11 +315,12 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "every_case_once": once,
         "writer_committed": stats["writer"]["committed"],
         "writer_rows_in_store": writer_rows,
-        "writer_run_status": writer_status,
+        "writer_run_status": writer_status if not args.alone else "-",
         "integrity": integrity,
         "others": {
             role: {k: stats[role][k] for k in ("ops", "failures", "errors")} for role in roles
         },
+        "alone": args.alone,
         "opener_is_sqlite3_shell": stats["opener"]["shell"],
         "loadavg_before": load_before,
         "loadavg_after": load_after,
@@ -332,7 +336,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for n, r in enumerate(results, 1):
         others = ", ".join(
             f"{role} {o['ops']} ({o['failures']})" for role, o in r["others"].items()
-        )
+        ) or "none (--alone)"
         lines.append(
             f"| {n} | {r['wall_s']} s (ideal {r['ideal_s']} s) "
             f"| {r['saved_distinct'] - r['saved_twice']} / {r['missing']} / {r['saved_twice']} "
@@ -353,6 +357,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--alone", action="store_true", help="the baseline: the same job, nobody else on the store"
+    )
     parser.add_argument("--role", choices=("opener", "reader", "writer"), help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stop", type=Path, help=argparse.SUPPRESS)
