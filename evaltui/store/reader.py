@@ -76,7 +76,7 @@ def find_store_path(explicit: str | None) -> Path:
     return DEFAULT_STORE
 
 
-def check_store_file(path: Path) -> None:
+def check_store_file(path: Path, *, immutable: bool = False) -> None:
     """One clear error unless `path` is an existing, readable SQLite file.
 
     The file itself is never opened here outside SQLite: POSIX advisory locks belong to the
@@ -85,7 +85,8 @@ def check_store_file(path: Path) -> None:
     would then checkpoint and delete the WAL we are still writing to (issue 8, finding 1).
     `os.stat` and `os.access` look at the file without opening it; the header is checked by
     SQLite itself, through a short read-only connection (SQLite shares locks between its
-    connections in one process, so closing that one drops nothing).
+    connections in one process, so closing that one drops nothing). With `immutable` (a
+    read-only medium, no writer) the probe is immutable too, so it leaves no -wal/-shm.
     """
     try:
         info = path.stat()
@@ -105,18 +106,20 @@ def check_store_file(path: Path) -> None:
         )
     if not os.access(path, os.R_OK):
         raise StoreError(f"cannot read {path}: Permission denied; check its permissions")
-    if info.st_size < len(SQLITE_HEADER) or not _sqlite_says_database(path):
+    if info.st_size < len(SQLITE_HEADER) or not _sqlite_says_database(path, immutable):
         raise StoreError(
             f"{path} is not a SQLite database: pass the store.db file that @deepagents/evals wrote"
         )
 
 
-def _sqlite_says_database(path: Path) -> bool:
+def _sqlite_says_database(path: Path, immutable: bool) -> bool:
     """False when SQLite reads `path` as "not a database" (no SQLite header); any other
     problem (locked, corrupted pages, a read-only medium) is left to the real connection,
-    which explains it."""
+    which explains it. Never immutable otherwise: an immutable connection takes no locks
+    and closes its descriptor outright, which would drop this process's locks."""
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+        probe = sqlite3.connect(uri, uri=True, timeout=0)
     except sqlite3.Error:
         return True
     try:
@@ -205,7 +208,7 @@ class RunStore:
     @classmethod
     async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
         """Open `path` read-only and check that it is a RunStore; raise `StoreError` if not."""
-        check_store_file(path)
+        check_store_file(path, immutable=immutable)
         uri = f"{path.resolve().as_uri()}?mode=ro"
         if immutable:
             uri += "&immutable=1"

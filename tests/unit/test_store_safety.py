@@ -363,3 +363,18 @@ def test_a_job_taken_over_writes_nothing_more(builder: StoreBuilder) -> None:
         rows = other.fetch("SELECT COUNT(*) FROM cases WHERE run_id = ?", (first.run_id,))
         status = other.fetch("SELECT status FROM runs WHERE id = ?", (first.run_id,))
     assert rows == [(1,)] and status == [("completed",)]
+
+
+def test_immutable_opening_still_leaves_no_side_files(tmp_path: Path) -> None:
+    """The SQLite header probe must not create -wal/-shm next to a store opened --immutable."""
+    store = tmp_path / "ro.db"
+    StoreBuilder(store).close()  # a WAL store; closing it removes its side files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.db"]
+
+    async def browse() -> None:
+        opened = await RunStore.open(store, immutable=True)
+        await opened.list_runs()
+        await opened.close()
+
+    asyncio.run(browse())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.db"]
