@@ -12,6 +12,7 @@ is ever changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -257,9 +258,15 @@ async def open_job_run(
             started=now_ms(),
         )
 
-    claim = await asyncio.to_thread(
-        lambda: writer.claim_job(plan.key, new_run, stale_after_s=stale_after_s)
+    claiming = asyncio.ensure_future(
+        asyncio.to_thread(writer.claim_job, plan.key, new_run, stale_after_s=stale_after_s)
     )
+    try:
+        claim = await asyncio.shield(claiming)
+    except asyncio.CancelledError:  # cancelled while claiming: give the job up again
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread((await claiming).lease.release)
+        raise
     claim.lease.start()
     return claim
 

@@ -378,3 +378,37 @@ def test_immutable_opening_still_leaves_no_side_files(tmp_path: Path) -> None:
 
     asyncio.run(browse())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.db"]
+
+
+async def test_a_job_cancelled_while_claiming_gives_the_job_up(
+    builder: StoreBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evaltui.config import load_config
+    from evaltui.rework import JobPlan, open_job_run
+
+    run_id = make_store(builder, 3)
+    config = load_config(None, cwd=tmp_path, env={"HOME": str(tmp_path)})
+    profile = config.judge_profile("exact")
+    store = await RunStore.open(builder.path)
+    writer = StoreWriter.open(builder.path)
+    real_claim = StoreWriter.claim_job
+
+    def slow_claim(self: StoreWriter, *args: Any, **kwargs: Any) -> JobClaim:
+        time.sleep(0.3)  # the UI's esc lands while the claim is being written
+        return real_claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(StoreWriter, "claim_job", slow_claim)
+    try:
+        run = await store.get_run(run_id)
+        ids = tuple(c.id for c in await store.get_cases(await store.first_case_ids(run_id, 10)))
+        plan = JobPlan("rejudge", run, ids, ((profile, config.build_judge(profile)),))
+        claiming = asyncio.ensure_future(open_job_run(plan, writer))
+        await asyncio.sleep(0.1)
+        claiming.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await claiming
+        await asyncio.sleep(0.5)  # the claim's thread has finished writing by now
+    finally:
+        writer.close()
+        await store.close()
+    assert leases(builder.path) == []  # the same job can start again at once
