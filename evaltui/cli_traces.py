@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -175,6 +176,10 @@ def _import_one(writer: StoreWriter, file: Path, link: LinkOptions | None) -> Im
     if not file.is_file():
         _error(f"{file}: no such file")
         return None
+    if _same_file(file, writer.path):
+        # Reading it would open the store outside SQLite while we hold it (lost locks).
+        _error(f"{file} is the store itself (or its WAL): import trace files or another database")
+        return None
     progress = Progress(file.name, file.stat().st_size) if sys.stderr.isatty() else None
     try:
         return import_file(writer, file, link=link, on_read=progress)
@@ -184,6 +189,16 @@ def _import_one(writer: StoreWriter, file: Path, link: LinkOptions | None) -> Im
     finally:
         if progress is not None:
             progress.close()
+
+
+def _same_file(file: Path, store: Path) -> bool:
+    """Whether `file` is the store or its -wal, -shm or -journal (same inode, whatever the
+    path), by `os.stat` only."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            if os.path.samefile(file, f"{store}{suffix}"):
+                return True
+    return False
 
 
 def _result_json(result: ImportResult) -> dict[str, object]:

@@ -39,7 +39,7 @@ from evaltui.rework import (
 )
 from evaltui.secrets import Redactor
 from evaltui.store import RunStore
-from evaltui.store.writer import StoreWriter
+from evaltui.store.writer import NewRun, StoreWriter
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,12 @@ class ErrorsPlan:
     @property
     def threshold(self) -> float:
         return self.run.threshold
+
+    @property
+    def job_key(self) -> str:
+        """The key of the job that made the run: its lease is the retry's too."""
+        record = job_record(self.run) or {}
+        return str(record.get("job"))
 
 
 def _same(recorded: Any, fresh: dict[str, Any]) -> bool:
@@ -136,6 +142,30 @@ async def execute_errors(
     by_id = {case.id: case for case in cases}
     runner = dataclasses.replace(options or RunnerOptions(), use_batches=False)
     totals = JobTotals(total=len(cases))
+    claim = await asyncio.to_thread(
+        functools.partial(writer.claim_job, plan.job_key, _never_new, run_id=run_id)
+    )
+    claim.lease.start()  # one job, one writer: a second `--errors` of the run refuses
+    try:
+        return await _retry_claimed(plan, writer, groups, by_id, runner, totals, on_result)
+    finally:
+        await asyncio.shield(asyncio.to_thread(claim.lease.release))
+
+
+def _never_new() -> NewRun:
+    raise AssertionError("--errors retries in an existing run")  # claim_job got its run id
+
+
+async def _retry_claimed(
+    plan: ErrorsPlan,
+    writer: StoreWriter,
+    groups: dict[tuple[str, ...], list[Case]],
+    by_id: dict[str, Case],
+    runner: RunnerOptions,
+    totals: JobTotals,
+    on_result: Callable[[CaseResult | None, Case, JobTotals], None] | None,
+) -> JobOutcome:
+    run_id = plan.run.id
     await asyncio.to_thread(writer.reopen_run, run_id)
     try:
         for names, group in groups.items():

@@ -12,6 +12,7 @@ is ever changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -29,7 +30,7 @@ from evaltui.judges.transient import AccessDenied
 from evaltui.models import Case, Run, RunSpend
 from evaltui.secrets import Redactor
 from evaltui.store import RunStore, StoreError
-from evaltui.store.writer import JudgementRow, StoreWriter
+from evaltui.store.writer import LEASE_STALE_S, JobClaim, JudgementRow, NewRun, StoreWriter
 from evaltui.tasks import Task
 
 JobKind = Literal["rejudge", "rerun"]
@@ -508,25 +509,39 @@ class StoreBatchLedger:
         )
 
 
-async def open_job_run(plan: JobPlan, writer: StoreWriter) -> tuple[str, set[int]]:
-    """The run of an interrupted attempt of the same job (and its saved idx), or a new one."""
+async def open_job_run(
+    plan: JobPlan, writer: StoreWriter, *, stale_after_s: float = LEASE_STALE_S
+) -> JobClaim:
+    """Claim the job (one job, one writer): the run of an interrupted attempt of the same job
+    (and its saved idx), or a new one, with the job's lease, all in one write transaction.
+    Raises `JobBusyError` when another live process is writing the same job."""
     config = plan.config()  # PlanError before anything is written
     await asyncio.to_thread(writer.ensure_schema)  # evaltui's job tables beside the package's
-    run_id = await asyncio.to_thread(writer.find_job_run, plan.key)
-    if run_id is not None:
-        return run_id, await asyncio.to_thread(writer.saved_idxs, run_id)
-    if plan.source.suite_id is None:
-        raise StoreError(f"run {plan.source.id[:8]} has no suite: its results have nowhere to go")
-    run_id = await asyncio.to_thread(
-        lambda: writer.create_running_run(
-            suite_id=plan.source.suite_id or "",
+
+    def new_run() -> NewRun:
+        if plan.source.suite_id is None:
+            raise StoreError(
+                f"run {plan.source.id[:8]} has no suite: its results have nowhere to go"
+            )
+        return NewRun(
+            suite_id=plan.source.suite_id,
             name=plan.run_name(),
             model=plan.model,
             config=config,
-            started_at=now_ms(),
+            started=now_ms(),
         )
+
+    claiming = asyncio.ensure_future(
+        asyncio.to_thread(writer.claim_job, plan.key, new_run, stale_after_s=stale_after_s)
     )
-    return run_id, set()
+    try:
+        claim = await asyncio.shield(claiming)
+    except asyncio.CancelledError:  # cancelled while claiming: give the job up again
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread((await claiming).lease.release)
+        raise
+    claim.lease.start()
+    return claim
 
 
 async def execute(
@@ -537,10 +552,31 @@ async def execute(
     *,
     on_result: Callable[[CaseResult | None, Case, JobTotals], None] | None = None,
     on_event: Callable[[JobEvent], None] | None = None,
+    stale_after_s: float = LEASE_STALE_S,
 ) -> JobOutcome:
     """Run the job to its end, saving each case as it completes. Cancelling it (Ctrl-C, the
-    UI's cancel) marks the run `failed`; starting the same job again resumes it."""
-    run_id, saved = await open_job_run(plan, writer)
+    UI's cancel) marks the run `failed`; starting the same job again resumes it. While it
+    runs it holds the job's lease: the same job started elsewhere refuses (`JobBusyError`)."""
+    claim = await open_job_run(plan, writer, stale_after_s=stale_after_s)
+    try:
+        return await _execute_claimed(
+            plan, store, writer, claim, options, on_result=on_result, on_event=on_event
+        )
+    finally:
+        await asyncio.shield(asyncio.to_thread(claim.lease.release))
+
+
+async def _execute_claimed(
+    plan: JobPlan,
+    store: RunStore,
+    writer: StoreWriter,
+    claim: JobClaim,
+    options: RunnerOptions | None = None,
+    *,
+    on_result: Callable[[CaseResult | None, Case, JobTotals], None] | None = None,
+    on_event: Callable[[JobEvent], None] | None = None,
+) -> JobOutcome:
+    run_id, saved = claim.run_id, claim.saved
     legacy_batches = await asyncio.to_thread(writer.recorded_batches, run_id)  # older versions
     ledger = StoreBatchLedger(writer, run_id)
     recorder = JobRecorder(plan, writer, run_id)

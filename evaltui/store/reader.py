@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,24 +81,59 @@ def find_store_path(explicit: str | None) -> Path:
     return DEFAULT_STORE
 
 
-def check_store_file(path: Path) -> None:
-    """One clear error unless `path` is an existing SQLite file."""
-    if not path.exists():
+def check_store_file(path: Path, *, immutable: bool = False) -> None:
+    """One clear error unless `path` is an existing, readable SQLite file.
+
+    The file itself is never opened here outside SQLite: POSIX advisory locks belong to the
+    process, so closing any other descriptor of the file would drop every lock that this
+    process's SQLite connections hold on it, and another process closing its connection
+    would then checkpoint and delete the WAL we are still writing to (issue 8, finding 1).
+    `os.stat` and `os.access` look at the file without opening it; the header is checked by
+    SQLite itself, through a short read-only connection (SQLite shares locks between its
+    connections in one process, so closing that one drops nothing). With `immutable` (a
+    read-only medium, no writer) the probe is immutable too, so it leaves no -wal/-shm.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
         raise StoreError(
             f"no store at {path}: pass the path of a RunStore "
             "(evaltui PATH, --store PATH or $EVALS_DB_PATH; default ./.evals/store.db)"
-        )
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder: pass the store file inside it, e.g. {path}/store.db")
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+        ) from None
     except OSError as error:
         raise StoreError(f"cannot read {path}: {error.strerror}; check its permissions") from None
-    if header != SQLITE_HEADER:
+    if stat.S_ISDIR(info.st_mode):
+        raise StoreError(f"{path} is a folder: pass the store file inside it, e.g. {path}/store.db")
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(
+            f"{path} is not a regular file (a pipe, socket or device): "
+            "pass the store.db file that @deepagents/evals wrote"
+        )
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read {path}: Permission denied; check its permissions")
+    if info.st_size < len(SQLITE_HEADER) or not _sqlite_says_database(path, immutable):
         raise StoreError(
             f"{path} is not a SQLite database: pass the store.db file that @deepagents/evals wrote"
         )
+
+
+def _sqlite_says_database(path: Path, immutable: bool) -> bool:
+    """False when SQLite reads `path` as "not a database" (no SQLite header); any other
+    problem (locked, corrupted pages, a read-only medium) is left to the real connection,
+    which explains it. Never immutable otherwise: an immutable connection takes no locks
+    and closes its descriptor outright, which would drop this process's locks."""
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        probe = sqlite3.connect(uri, uri=True, timeout=0)
+    except sqlite3.Error:
+        return True
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as error:
+        return "not a database" not in str(error).lower()
+    finally:
+        probe.close()
+    return True
 
 
 def _parse_summary(raw: str | None) -> RunSummary | None:
@@ -177,7 +213,7 @@ class RunStore:
     @classmethod
     async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
         """Open `path` read-only and check that it is a RunStore; raise `StoreError` if not."""
-        check_store_file(path)
+        check_store_file(path, immutable=immutable)
         uri = f"{path.resolve().as_uri()}?mode=ro"
         if immutable:
             uri += "&immutable=1"

@@ -17,11 +17,15 @@ own writer waits for it, so a huge import is best run when no eval is writing.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +197,23 @@ CREATE TABLE IF NOT EXISTS evaltui_batches (
 
 CREATE INDEX IF NOT EXISTS evaltui_batches_run ON evaltui_batches(run_id, judge);
 
+CREATE TABLE IF NOT EXISTS evaltui_job_leases (
+  job_key TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  holder TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS evaltui_job_cases (
+  run_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  case_id TEXT NOT NULL,
+  PRIMARY KEY (run_id, idx)
+) WITHOUT ROWID;
+
 INSERT OR IGNORE INTO evaltui_meta (key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 
 UPDATE evaltui_meta SET value = '{SCHEMA_VERSION}'
@@ -208,6 +229,8 @@ EVALTUI_TABLES = (
     "evaltui_imports",
     "evaltui_judgements",
     "evaltui_batches",
+    "evaltui_job_leases",
+    "evaltui_job_cases",
 )
 
 # The package's own statements (runstore.md §4), verbatim.
@@ -291,6 +314,16 @@ _JUDGEMENT_SQL = (
     " retries, raw, error, batch_id, created_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+_SAVED_IDX_SQL = "INSERT OR IGNORE INTO evaltui_job_cases (run_id, idx, case_id) VALUES (?, ?, ?)"
+_FIND_JOB_RUN_SQL = (
+    "SELECT id FROM runs WHERE status != 'completed' AND json_valid(config)"
+    " AND json_extract(config, '$.evaltui.job') = ? ORDER BY started_at DESC LIMIT 1"
+)
+
+LEASE_STALE_S = 60.0  # a job whose heartbeat is older than this is taken over
+LEASE_HEARTBEAT_S = 10.0  # how often a running job refreshes its heartbeat
 
 MatchMode = Literal["idx", "input"]
 
@@ -388,6 +421,7 @@ class StoreWriter:
         self.path = path
         self.created = created
         self._db = connection
+        self._leases: dict[str, tuple[str, str]] = {}  # run id -> (job key, holder) we claimed
 
     @classmethod
     def open(
@@ -587,12 +621,77 @@ class StoreWriter:
 
     def find_job_run(self, job_key: str) -> str | None:
         """An unfinished run of the same job (same source, cases, judges, task), to resume."""
-        rows = self.fetch(
-            "SELECT id FROM runs WHERE status != 'completed' AND json_valid(config)"
-            " AND json_extract(config, '$.evaltui.job') = ? ORDER BY started_at DESC LIMIT 1",
-            (job_key,),
-        )
+        rows = self.fetch(_FIND_JOB_RUN_SQL, (job_key,))
         return str(rows[0][0]) if rows else None
+
+    def claim_job(
+        self,
+        job_key: str,
+        new_run: Callable[[], NewRun],
+        *,
+        stale_after_s: float = LEASE_STALE_S,
+        heartbeat_s: float = LEASE_HEARTBEAT_S,
+        run_id: str | None = None,
+    ) -> JobClaim:
+        """One job, one writer: in one write transaction, check that no live process holds
+        the job, find its unfinished run (or create one with `new_run()`), take the job's
+        lease and read the idx already saved. Raise `JobBusyError` when another process
+        holds it and its heartbeat is fresh. With `run_id`, that run is the job's."""
+        me = JobHolder.current()
+        try:
+            with self._immediate() as db:
+                row = db.execute(
+                    "SELECT run_id, holder, pid, host, heartbeat_at FROM evaltui_job_leases"
+                    " WHERE job_key = ?",
+                    (job_key,),
+                ).fetchone()
+                if row is not None:
+                    _refuse_if_held(self.path, row, me, stale_after_s)
+                found = (
+                    (run_id,)  # a given run: `rejudge RUN --errors` retries in place
+                    if run_id is not None
+                    else db.execute(_FIND_JOB_RUN_SQL, (job_key,)).fetchone()
+                )
+                if found is not None:
+                    run_id, created = str(found[0]), False
+                else:
+                    spec = new_run()
+                    run_id, created = new_id(), True
+                    db.execute(
+                        _CREATE_RUN_SQL,
+                        (run_id, spec.suite_id, spec.name, spec.model, spec.config, spec.started),
+                    )
+                now = now_ms()
+                db.execute(
+                    "INSERT OR REPLACE INTO evaltui_job_leases (job_key, run_id, holder, pid,"
+                    " host, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (job_key, run_id, me.holder, me.pid, me.host, now, now),
+                )
+                saved = {
+                    int(r[0])
+                    for r in db.execute("SELECT idx FROM cases WHERE run_id = ?", (run_id,))
+                }
+        except sqlite3.Error as error:
+            raise explain_write(error, self.path) from None
+        self._leases[run_id] = (job_key, me.holder)
+        lease = JobLease(self.path, job_key, me.holder, heartbeat_s)
+        return JobClaim(run_id=run_id, saved=saved, created=created, lease=lease)
+
+    def _check_lease(self, db: sqlite3.Connection, run_id: str) -> None:
+        """Inside a write transaction on a job's run: raise `JobLostError` when another
+        process took the job over (this one stalled past the heartbeat limit)."""
+        claimed = self._leases.get(run_id)
+        if claimed is None:
+            return
+        row = db.execute(
+            "SELECT holder, pid, host FROM evaltui_job_leases WHERE job_key = ?", (claimed[0],)
+        ).fetchone()
+        if row is None or row[0] != claimed[1]:
+            who = f"process {row[1]} on {row[2]}" if row is not None else "another process"
+            raise JobLostError(
+                f"this job was taken over by {who} after its heartbeat went stale; "
+                f"it goes on there (run {run_id[:8]}): nothing more is written from here"
+            )
 
     def add_batch_intent(
         self, run_id: str, judge: str, tag: str, custom_ids: Sequence[str], requested_at: int
@@ -674,6 +773,16 @@ class StoreWriter:
         case_id = new_id()
         try:
             with self._immediate() as db:
+                self._check_lease(db, run_id)
+                # Belt and braces beside the job's lease: an idx already saved in this run
+                # (by a second writer of the same job) is not saved twice.
+                claimed = db.execute(_SAVED_IDX_SQL, (run_id, idx, case_id)).rowcount
+                if claimed == 0:
+                    found = db.execute(
+                        "SELECT case_id FROM evaltui_job_cases WHERE run_id = ? AND idx = ?",
+                        (run_id, idx),
+                    ).fetchone()
+                    return str(found[0])
                 batch = WriteBatch(db, None)
                 batch.add_case(
                     case_id=case_id,
@@ -699,6 +808,7 @@ class StoreWriter:
         summary: str | None = None
         try:
             with self._immediate() as db:
+                self._check_lease(db, run_id)
                 if status == "completed":
                     rows = [
                         db.execute(sql, (run_id,)).fetchall()
@@ -744,6 +854,7 @@ class StoreWriter:
         error (None: judged), in one transaction; only a case of a run evaltui created."""
         try:
             with self._immediate() as db:
+                self._check_lease(db, run_id)
                 if db.execute(_CASE_ERROR_SQL, (error, case_id, run_id)).rowcount != 1:
                     raise StoreError(f"case {case_id[:8]} is not in a run evaltui made")
                 batch = WriteBatch(db, None)
@@ -1049,3 +1160,134 @@ class WriteBatch:
                 run_id,
             ),
         )
+
+
+# -- one job, one writer ---------------------------------------------------------------------
+
+
+class JobBusyError(StoreError):
+    """Another live process is writing the same job."""
+
+
+class JobLostError(StoreError):
+    """Another process took this job over: this one must not write to its run any more."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """The package's `createRun` arguments of a job's new run."""
+
+    suite_id: str
+    name: str
+    model: str
+    config: str
+    started: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobHolder:
+    holder: str
+    pid: int
+    host: str
+
+    @classmethod
+    def current(cls) -> JobHolder:
+        return cls(holder=new_id(), pid=os.getpid(), host=socket.gethostname())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _refuse_if_held(path: Path, row: Sequence[Any], me: JobHolder, stale_after_s: float) -> None:
+    """Raise `JobBusyError` unless the lease in `row` is free to take: its heartbeat is older
+    than `stale_after_s`, or its process is gone (same host)."""
+    run_id, _holder, pid, host, heartbeat_at = row
+    age_s = max(0.0, (now_ms() - int(heartbeat_at)) / 1000)
+    if age_s >= stale_after_s:
+        return
+    if host == me.host and int(pid) != me.pid and not _alive(int(pid)):
+        return  # killed (kill -9, a crash): nobody writes it any more
+    where = f"process {pid} on {host}" if host != me.host else f"process {pid}"
+    wait = int(stale_after_s - age_s) + 1
+    raise JobBusyError(
+        f"this job is already running in {where}, writing run {str(run_id)[:8]} of {path} "
+        f"(heartbeat {age_s:.0f} s ago): let it finish or stop it, then run the same command "
+        f"to resume; if that process is gone, retry in {wait} s"
+    )
+
+
+@dataclass(slots=True)
+class JobClaim:
+    run_id: str
+    saved: set[int]
+    """idx already saved in the run (an interrupted attempt's cases, skipped on resume)."""
+    created: bool
+    lease: JobLease
+
+
+class JobLease:
+    """The job's claim on its run: a heartbeat every `heartbeat_s` from a thread of its own
+    (its own short-lived connection, never the event loop's nor the writer's), released
+    when the job ends."""
+
+    def __init__(self, path: Path, job_key: str, holder: str, heartbeat_s: float) -> None:
+        self.path = path
+        self.job_key = job_key
+        self.holder = holder
+        self.heartbeat_s = heartbeat_s
+        self.lost = False
+        """Another process took the job over (our heartbeat was stale): stop writing."""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._beat_loop, name=f"evaltui-lease-{self.job_key[:8]}", daemon=True
+        )
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return db
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            with contextlib.suppress(sqlite3.Error):  # busy: the next beat will do
+                self.beat()
+
+    def beat(self) -> bool:
+        """Refresh the heartbeat; False (and `lost`) when the lease is no longer ours."""
+        db = self._connect()
+        try:
+            updated = db.execute(
+                "UPDATE evaltui_job_leases SET heartbeat_at = ? WHERE job_key = ? AND holder = ?",
+                (now_ms(), self.job_key, self.holder),
+            ).rowcount
+        finally:
+            db.close()
+        self.lost = updated == 0
+        return not self.lost
+
+    def release(self) -> None:
+        """Stop the heartbeat and give the job up (a job that ended, however it ended)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        db = self._connect()
+        try:
+            db.execute(
+                "DELETE FROM evaltui_job_leases WHERE job_key = ? AND holder = ?",
+                (self.job_key, self.holder),
+            )
+        except sqlite3.Error:
+            pass  # a stale lease is taken over anyway
+        finally:
+            db.close()

@@ -228,7 +228,9 @@ async def test_restart_between_intent_and_create_never_makes_a_second_batch(
     try:
         plan = await plan_for(setup, store, judge)
         # the first attempt: run created, intent recorded, (maybe) batch created, then killed
-        run_id, _ = await open_job_run(plan, writer)
+        claim = await open_job_run(plan, writer)
+        await asyncio.to_thread(claim.lease.release)  # as a dead process's lease
+        run_id = claim.run_id
         items = [JudgeInput.from_case(c) for c in await store.get_cases(plan.case_ids)]
         ids = [custom_id_for(item.case_id, "0badcafe") for item in items]
         await StoreBatchLedger(writer, run_id).add("strict", "0badcafe", ids, clock())
@@ -256,7 +258,9 @@ async def test_runs_recorded_by_the_previous_version_still_resume(
     writer = StoreWriter.open(setup.path)
     try:
         plan = await plan_for(setup, store, judge)
-        run_id, _ = await open_job_run(plan, writer)
+        claim = await open_job_run(plan, writer)
+        await asyncio.to_thread(claim.lease.release)  # as a dead process's lease
+        run_id = claim.run_id
         items = [JudgeInput.from_case(c) for c in await store.get_cases(plan.case_ids)]
         old_id = await judge.submit_batch(items)  # untagged custom ids, id in runs.config
         with sqlite3.connect(setup.path) as db:

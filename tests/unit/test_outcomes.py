@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import socket
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,10 @@ from evaltui.store.writer import StoreWriter
 from tests.fakes.anthropic import FakeAnthropic, error
 from tests.fakes.openai import FakeOpenAI
 from tests.storebuilder import StoreBuilder
+
+
+def now() -> int:
+    return int(time.time() * 1000)
 
 
 def tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -284,6 +291,37 @@ def test_errors_retries_only_the_errored_cases_in_place(
     # every call is kept with what it answered: 6 first calls (2 errored), then the 2 retries
     first = [(i, 1) for i in (0, 2, 3, 5)] + [(1, 0), (4, 0)]
     assert sorted(judged) == sorted([*first, (1, 1), (4, 1)])
+
+
+def test_errors_while_another_process_retries_the_same_run_refuses(
+    builder: StoreBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = source_run(builder, 4)
+    broken = tmp_path / "broken"
+    broken.touch()
+    script = judge_script(
+        tmp_path,
+        f"if case['idx'] == 1 and os.path.exists({str(broken)!r}):\n    sys.exit(3)\n"
+        "score = 1",
+    )
+    config = config_file(tmp_path, command_profile("flaky", script))
+    assert rejudge(builder.path, run, "--judge", "flaky", "--config", str(config)) == 1
+    derived = done_line(capsys.readouterr().out)["run_id"]
+    broken.unlink()
+    with sqlite3.connect(builder.path) as db:
+        (config_json,) = db.execute("SELECT config FROM runs WHERE id = ?", (derived,)).fetchone()
+        job_key = json.loads(config_json)["evaltui"]["job"]
+        # another live process holds the job (this test's pid is alive, on this host)
+        db.execute(
+            "INSERT INTO evaltui_job_leases (job_key, run_id, holder, pid, host, acquired_at,"
+            " heartbeat_at) VALUES (?, ?, 'other', ?, ?, ?, ?)",
+            (job_key, derived, os.getppid(), socket.gethostname(), now(), now()),
+        )
+    before = tables(builder.path)
+    assert rejudge(builder.path, derived, "--errors", "--config", str(config)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "already running" in err[0]
+    assert tables(builder.path) == before  # the run was not reopened, nothing retried
 
 
 def test_errors_on_a_run_evaltui_did_not_make_is_one_line_exit_2(
