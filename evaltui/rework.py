@@ -36,6 +36,8 @@ from evaltui.tasks import Task
 JobKind = Literal["rejudge", "rerun"]
 ScoreRow = tuple[str, float, str | None]
 PROMPT_KEYS = ("taskMode", "promptId", "promptName", "promptVersion")
+# Keys of a source run's config that describe its judging, which a re-judge replaces.
+JUDGING_KEYS = frozenset({"model", "scorers", "scorerModel", "threshold", "evaltui"})
 
 
 def now_ms() -> int:
@@ -142,11 +144,23 @@ class JobPlan:
                 "an option of the job is NaN or infinite, which JSON cannot hold: nothing written"
             ) from None
 
+    def inherited(self) -> dict[str, Any]:
+        """The source run's `runs.config` keys that still describe the new run: all but the
+        judging keys for a re-judge (its outputs came from the same prompt, dataset and
+        settings), only the dataset for a re-run (its task says the rest)."""
+        value = self.source.config.value if self.source.config.is_json else None
+        if not isinstance(value, dict):
+            return {}
+        if self.kind == "rerun":
+            return {key: value[key] for key in ("dataset",) if key in value}
+        return {key: item for key, item in value.items() if key not in JUDGING_KEYS}
+
     def _config_json(self) -> str:
         task = self._profiles()[1] or {}
         prompt = {key: task[key] for key in PROMPT_KEYS if task.get(key) is not None}
         return json.dumps(
             {
+                **self.inherited(),
                 "model": self.model,
                 **prompt,  # a prompt-mode re-run names its prompt where the web runner does
                 "scorers": self.scorer_names,

@@ -484,3 +484,39 @@ def test_errors_with_an_anthropic_judge_stops_on_401_then_finishes(
             db.execute("SELECT summary FROM runs WHERE id = ?", (derived,)).fetchone()[0]
         )
     assert summary["totalCases"] == 5 and summary["passCount"] == 5
+
+
+def test_a_rejudge_keeps_the_source_config_that_still_describes_it(
+    builder: StoreBuilder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its outputs came from the source's prompt and dataset: the diff must not report a
+    prompt change; the judging keys are the new judge's."""
+    suite = builder.suite("s")
+    source_config = {
+        "model": "m",
+        "taskMode": "prompt",
+        "promptName": "qa-system",
+        "promptVersion": 3,
+        "dataset": "golden.jsonl",
+        "scorers": ["exact", "llm"],
+        "scorerModel": "gpt-4o",
+        "threshold": 0.5,
+    }
+    run = builder.run(suite, "m", config=source_config)
+    for idx in range(3):
+        builder.case(run, idx, input=f"q{idx}", output=f"a{idx}", expected=f"a{idx}",
+                     scores={"exact": 1.0, "llm": 0.9})
+    builder.finish(run)
+    assert rejudge(builder.path, run, "--judge", "exact") == 0
+    derived = done_line(capsys.readouterr().out)["run_id"]
+    with sqlite3.connect(builder.path) as db:
+        (config_text,) = db.execute("SELECT config FROM runs WHERE id = ?", (derived,)).fetchone()
+    config = json.loads(config_text)
+    assert {k: config[k] for k in ("taskMode", "promptName", "promptVersion", "dataset")} == {
+        "taskMode": "prompt", "promptName": "qa-system", "promptVersion": 3,
+        "dataset": "golden.jsonl",
+    }
+    assert config["scorers"] == ["exact"] and "scorerModel" not in config
+    assert main(["diff", run, derived, "--store", str(builder.path)]) == 0
+    out = capsys.readouterr().out
+    assert "context: prompt" not in out and "config.dataset" not in out
