@@ -18,8 +18,8 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
+from evaltui.core.models import JsonText, Run, RunStatus, parse_derived
 from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, RunDiff, compare
-from evaltui.models import JsonText, Run, RunStatus, parse_derived
 from evaltui.store import runload
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.reader import RunStore

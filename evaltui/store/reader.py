@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from evaltui.models import (
+from evaltui.core.models import (
     Case,
     CaseRow,
     FailingCase,

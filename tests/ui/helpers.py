@@ -9,7 +9,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from evaltui.app import EvalTUI, StartAt
+from evaltui.ui.app import EvalTUI, StartAt
 
 FIXED_NOW = 1_795_400_000_000  # a fixed clock: a few days after the real store was written
 

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList, ProgressBar, RichLog, Static
 
-from evaltui.app import StartAt
-from evaltui.config import load_config
+from evaltui.core.models import Case
 from evaltui.jobs import CaseResult, JobTotals
-from evaltui.models import Case
-from evaltui.rework import JobPlan, execute
-from evaltui.screens import DerivedScreen, RunScreen
-from evaltui.screens.job import JobScreen, JobSetup
+from evaltui.services.config import load_config
+from evaltui.services.rework import JobPlan, execute
 from evaltui.store import RunStore
 from evaltui.store.writer import StoreWriter
-from evaltui.widgets import CaseTable
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens import DerivedScreen, RunScreen
+from evaltui.ui.screens.job import JobScreen, JobSetup
+from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

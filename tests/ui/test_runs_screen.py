@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from evaltui.screens import HelpScreen, RunScreen, RunsScreen
+from evaltui.ui.screens import HelpScreen, RunScreen, RunsScreen
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
-from evaltui.app import StartAt
-from evaltui.screens import RunsScreen
-from evaltui.screens.job import JobScreen, JobSetup
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens import RunsScreen
+from evaltui.ui.screens.job import JobScreen, JobSetup
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

@@ -14,9 +14,9 @@ import numpy as np
 import psutil
 import pytest
 
+from evaltui.core.models import JsonText, Run
 from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, compare, fingerprint
 from evaltui.diff.jsonout import CHUNK, iter_json, to_json_dict
-from evaltui.models import JsonText, Run
 from evaltui.store import RunStore, runload
 from evaltui.store import compare as loading
 

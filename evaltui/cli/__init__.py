@@ -1,0 +1,1 @@
+"""The command line: `evaltui` and its subcommands."""
