@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from evaltui.backends.judges.base import JudgeError
+from evaltui.backends.base import JudgeError
 from evaltui.backends.pricing import NO_PRICES, PriceTable
 from evaltui.core.models import Prompt
 from evaltui.core.secrets import Redactor

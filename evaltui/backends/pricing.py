@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaltui.backends.judges.base import Usage
+from evaltui.backends.base import Usage
 
 # Anthropic's documented multipliers of the input price, used when a price entry leaves the
 # cache prices out: a cache write costs 1.25x, a cache read 0.1x.

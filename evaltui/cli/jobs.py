@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evaltui.backends.judges.base import JudgeError
+from evaltui.backends.base import JudgeError
 from evaltui.core.models import Case, Run
 from evaltui.core.textsafe import one_line
 from evaltui.jobs import BatchPolled, BatchSubmitted, CaseResult, JobEvent, JobTotals

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 
-from evaltui.core.models import Run, RunSummary
+from evaltui.core.models import JsonText, Run, RunSummary
+
+CLIP_CHARS = 1500
+CLIP_LINES = 24
 
 
 def when(ms: int | None) -> str:
@@ -84,3 +88,26 @@ def sparkline(values: list[float | None]) -> str:
         else:
             out.append(SPARK_BARS[min(len(SPARK_BARS) - 1, int(value * len(SPARK_BARS)))])
     return "".join(out)
+
+
+def clip(text: str, chars: int = CLIP_CHARS, lines: int = CLIP_LINES) -> tuple[str, bool]:
+    """The start of `text` that fits the overview, and whether anything was cut."""
+    cut = text[:chars]
+    parts = cut.split("\n")
+    if len(parts) > lines:
+        cut = "\n".join(parts[:lines])
+    return cut, len(cut) < len(text)
+
+
+def error_headline(error: JsonText) -> str:
+    """`Name: message (cause: …)` for an engine error, the raw text for anything else."""
+    value = error.value if error.is_json else None
+    if not isinstance(value, dict):
+        return error.raw or ""
+    head = f"{value.get('name') or 'Error'}: {value.get('message', '')}"
+    cause = value.get("cause")
+    if isinstance(cause, dict):
+        head += f" (cause: {cause.get('name', '')}: {cause.get('message', '')})"
+    elif cause is not None:
+        head += f" (cause: {json.dumps(cause, ensure_ascii=False)})"
+    return head

@@ -13,7 +13,16 @@ from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from evaltui.backends.judges.base import UNDEFINED
+
+class _Undefined:
+    """JavaScript's `undefined`, as distinct from `null` (only `json_match` tells them apart)."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Any = _Undefined()
+
 
 
 def js_number(value: float) -> str:

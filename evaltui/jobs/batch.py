@@ -23,10 +23,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
+from evaltui.backends.base import JudgeError, JudgeInput, Verdict
+from evaltui.backends.errors import TransientError
 from evaltui.backends.judges.anthropic import custom_id_for
-from evaltui.backends.judges.base import JudgeError, JudgeInput, Verdict
 from evaltui.backends.judges.batching import BatchInfo
-from evaltui.backends.judges.transient import TransientError
 from evaltui.jobs.calls import Caller, Failure
 from evaltui.jobs.models import BatchPolled, BatchSubmitted, CallRetrying, CaseResult
 

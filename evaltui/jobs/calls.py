@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from evaltui.backends.judges.base import Judge, JudgeInput, Verdict
-from evaltui.backends.judges.transient import TransientError, access_denied_of
+from evaltui.backends.base import Judge, JudgeInput, Verdict
+from evaltui.backends.errors import TransientError, access_denied_of
 from evaltui.backends.tasks.base import TIMEOUT, Task, TaskResult
 from evaltui.jobs.models import CallRetrying, JobEvent
 from evaltui.jobs.retry import RetryPolicy

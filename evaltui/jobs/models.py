@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from evaltui.backends.judges.base import JudgeInput, Usage, Verdict
+from evaltui.backends.base import JudgeInput, Usage, Verdict
 from evaltui.backends.tasks.base import TaskResult
 
 

@@ -34,12 +34,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evaltui.backends.base import Judge, JudgeError
 from evaltui.backends.context import ENV_REF, BuildContext, env_names
-from evaltui.backends.judges.base import Judge, JudgeError
 from evaltui.backends.judges.options import SECRET_REF_PATTERN
-from evaltui.backends.judges.plugins import Registry
 from evaltui.backends.judges.prompting import rubric_hash
 from evaltui.backends.judges.registry import JUDGES, create_judge
+from evaltui.backends.plugins import Registry
 from evaltui.backends.pricing import Price, PriceTable
 from evaltui.backends.tasks import TASKS, Task, create_task
 from evaltui.core.models import Prompt

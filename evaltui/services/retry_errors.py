@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaltui.backends.judges.base import Judge, JudgeInput
-from evaltui.backends.judges.transient import AccessDenied
+from evaltui.backends.base import Judge, JudgeInput
+from evaltui.backends.errors import AccessDenied
 from evaltui.core.models import Case, Run
 from evaltui.core.secrets import Redactor
 from evaltui.jobs import CaseResult, Job, JobTotals, RunnerOptions

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from evaltui.backends.judges.base import Judge, JudgeInput, Usage
-from evaltui.backends.judges.transient import AccessDenied
+from evaltui.backends.base import Judge, JudgeInput, Usage
+from evaltui.backends.errors import AccessDenied
 from evaltui.backends.pricing import BATCH_FACTOR
 from evaltui.backends.tasks import Task
 from evaltui.core.models import Case, Run, RunSpend

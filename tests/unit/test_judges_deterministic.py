@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from evaltui.backends.base import JudgeError
 from evaltui.backends.judges import UNDEFINED, JudgeInput, create_judge
-from evaltui.backends.judges.base import JudgeError
 from evaltui.core.jscompat import (
     edit_distance,
     js_deep_equal,

@@ -299,7 +299,7 @@ def test_a_shadowing_plugin_is_reported_once_a_process(
 ) -> None:
     from importlib.metadata import EntryPoint
 
-    import evaltui.backends.judges.plugins as plugins
+    import evaltui.backends.plugins as plugins
     from evaltui.backends.judges.registry import JUDGES
 
     def shadowing(group: str) -> list[EntryPoint]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evaltui.backends.base import Judge
 from evaltui.backends.judges import (
     BUILTIN_JUDGES,
     JudgeError,
@@ -17,7 +18,6 @@ from evaltui.backends.judges import (
     create_judge,
     load_judge,
 )
-from evaltui.backends.judges.base import Judge
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "tests" / "plugin"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
+from evaltui.backends.errors import AccessDenied
 from evaltui.backends.judges import (
     BuildContext,
     JudgeError,
@@ -20,7 +21,6 @@ from evaltui.backends.judges import (
     PriceTable,
     create_judge,
 )
-from evaltui.backends.judges.transient import AccessDenied
 from evaltui.backends.tasks import create_task
 from evaltui.backends.tasks.anthropic import AnthropicPromptTask, select_prompt
 from evaltui.backends.tasks.http import NO_OUTPUT, HttpTask

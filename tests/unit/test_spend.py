@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evaltui.backends.judges.base import JudgeInput, Verdict
+from evaltui.backends.base import JudgeInput, Verdict
 from evaltui.cli.main import main
 from evaltui.core.models import JsonText, Run
 from evaltui.core.secrets import MIN_SECRET_CHARS, Redactor

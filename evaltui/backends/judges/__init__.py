@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from evaltui.backends.base import UNDEFINED, Judge, JudgeError, JudgeInput, Usage, Verdict
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import UNDEFINED, Judge, JudgeError, JudgeInput, Usage, Verdict
+from evaltui.backends.errors import TransientError
 from evaltui.backends.judges.registry import (
     BUILTIN_JUDGES,
     ENTRY_POINT_GROUP,
@@ -11,7 +12,6 @@ from evaltui.backends.judges.registry import (
     create_judge,
     load_judge,
 )
-from evaltui.backends.judges.transient import TransientError
 from evaltui.backends.pricing import Price, PriceTable
 
 __all__ = [

@@ -16,8 +16,15 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from evaltui.backends.base import JudgeError, JudgeInput, Usage, Verdict
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import JudgeError, JudgeInput, Usage, Verdict
+from evaltui.backends.errors import (
+    AccessDenied,
+    TransientError,
+    is_access_denied_status,
+    is_retryable_status,
+    parse_retry_after,
+)
 from evaltui.backends.judges.batching import BatchInfo
 from evaltui.backends.judges.options import AnthropicJudgeOptions
 from evaltui.backends.judges.prompting import (
@@ -28,13 +35,6 @@ from evaltui.backends.judges.prompting import (
     rubric_hash,
     system_prompt,
     verdict_schema,
-)
-from evaltui.backends.judges.transient import (
-    AccessDenied,
-    TransientError,
-    is_access_denied_status,
-    is_retryable_status,
-    parse_retry_after,
 )
 from evaltui.backends.pricing import NO_PRICES, PriceTable
 

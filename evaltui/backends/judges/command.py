@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Self
 
+from evaltui.backends.base import JudgeInput, Usage, Verdict
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import JudgeInput, Usage, Verdict
 from evaltui.backends.judges.options import CommandJudgeOptions
 from evaltui.backends.judges.prompting import MalformedVerdict, extract_json, parse_verdict
 

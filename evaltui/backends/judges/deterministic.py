@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Literal
 
+from evaltui.backends.base import UNDEFINED, JudgeInput, Verdict
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import UNDEFINED, JudgeInput, Verdict
 from evaltui.backends.judges.options import (
     EmptyOptions,
     LevenshteinOptions,

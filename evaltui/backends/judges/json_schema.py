@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from evaltui.backends.base import JudgeError, JudgeInput, Verdict
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import JudgeError, JudgeInput, Verdict
 from evaltui.backends.judges.options import JsonSchemaOptions
 from evaltui.backends.judges.schema_subset import SchemaError, SubsetValidator
 

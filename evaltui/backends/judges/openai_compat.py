@@ -15,8 +15,15 @@ from typing import Any, ClassVar
 
 import httpx
 
+from evaltui.backends.base import JudgeInput, Usage, Verdict
 from evaltui.backends.context import BuildContext, env_names
-from evaltui.backends.judges.base import JudgeInput, Usage, Verdict
+from evaltui.backends.errors import (
+    AccessDenied,
+    TransientError,
+    is_access_denied_status,
+    is_retryable_status,
+    parse_retry_after,
+)
 from evaltui.backends.judges.options import OpenAICompatOptions
 from evaltui.backends.judges.prompting import (
     MalformedVerdict,
@@ -25,13 +32,6 @@ from evaltui.backends.judges.prompting import (
     rubric_hash,
     system_prompt,
     verdict_schema,
-)
-from evaltui.backends.judges.transient import (
-    AccessDenied,
-    TransientError,
-    is_access_denied_status,
-    is_retryable_status,
-    parse_retry_after,
 )
 from evaltui.backends.pricing import NO_PRICES, PriceTable
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from evaltui.backends.judges.base import UNDEFINED, JudgeInput
+from evaltui.backends.base import UNDEFINED, JudgeInput
 from evaltui.backends.judges.options import RubricOptions
 
 PROMPT_VERSION = 2

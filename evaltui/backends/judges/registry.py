@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evaltui.backends.base import Judge, JudgeError
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import Judge, JudgeError
 from evaltui.backends.judges.options import (
     AnthropicJudgeOptions,
     CommandJudgeOptions,
@@ -18,7 +18,7 @@ from evaltui.backends.judges.options import (
     OpenAICompatOptions,
     RegexOptions,
 )
-from evaltui.backends.judges.plugins import Registry
+from evaltui.backends.plugins import Registry
 
 ENTRY_POINT_GROUP = "evaltui.judges"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evaltui.backends.base import JudgeError
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import JudgeError
-from evaltui.backends.judges.plugins import Registry
+from evaltui.backends.plugins import Registry
 from evaltui.backends.tasks.base import TIMEOUT, Task, TaskError, TaskResult
 from evaltui.backends.tasks.options import AnthropicTaskOptions, CommandTaskOptions, HttpTaskOptions
 

@@ -10,9 +10,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from evaltui.backends.base import JudgeError, JudgeInput
 from evaltui.backends.context import BuildContext
 from evaltui.backends.judges.anthropic import AnthropicBackend, message_text, sdk_failure, usage_of
-from evaltui.backends.judges.base import JudgeError, JudgeInput
 from evaltui.backends.pricing import NO_PRICES, PriceTable
 from evaltui.backends.tasks.base import TaskResult, user_message
 from evaltui.backends.tasks.options import AnthropicTaskOptions

@@ -11,7 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from evaltui.backends.judges.base import JudgeInput, Usage
+from evaltui.backends.base import JudgeInput, Usage
 
 
 class TaskError(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from evaltui.backends.judges.base import JudgeInput, Usage
+from evaltui.backends.base import JudgeInput, Usage
 from evaltui.backends.judges.command import CommandFailed, ProgramBackend, run_program, tail
 from evaltui.backends.judges.prompting import MalformedVerdict, extract_json
 from evaltui.backends.tasks.base import TIMEOUT, TaskResult, js_stringify

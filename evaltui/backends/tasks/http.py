@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import httpx
 
+from evaltui.backends.base import JudgeInput
 from evaltui.backends.context import BuildContext, env_names
-from evaltui.backends.judges.base import JudgeInput
-from evaltui.backends.judges.transient import (
+from evaltui.backends.errors import (
     AccessDenied,
     TransientError,
     is_access_denied_status,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.console import Group
 from rich.text import Text
@@ -14,13 +14,25 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, TextArea
 
-from evaltui.core.formatting import format_latency, format_score
+from evaltui.core.formatting import clip, error_headline, format_latency, format_score
 from evaltui.core.models import Case, CaseStatus, HistoryPoint, JsonText, Run, case_status
+from evaltui.core.runview import ViewSpec
 from evaltui.core.textsafe import printable, safe_line, safe_text
 from evaltui.store import RunStore, StoreError
 
-if TYPE_CHECKING:
-    from evaltui.ui.screens.run import RunScreen
+
+class CaseCursor(Protocol):
+    """What a case screen needs of the table it was opened from (the run screen): the case at
+    a row, the next row to show, and keeping the table's cursor in step. Not the screen itself."""
+
+    spec: ViewSpec
+
+    def case_id_at(self, position: int) -> str | None: ...
+
+    def step_from(self, position: int, step: int, failing: bool) -> int | None: ...
+
+    def follow(self, position: int) -> None: ...
+
 
 HISTORY_RUNS = 12
 HISTORY_SYMBOLS = {
@@ -29,8 +41,6 @@ HISTORY_SYMBOLS = {
     CaseStatus.ERROR: ("E", "bold yellow"),
     CaseStatus.UNSCORED: ("?", "dim"),
 }
-CLIP_CHARS = 1500
-CLIP_LINES = 24
 FULL_LIMIT = 2_000_000  # characters put into a full view; beyond, the rest is cut and said so
 
 TABS = (
@@ -42,27 +52,8 @@ TABS = (
 )
 
 
-def clip(text: str, chars: int = CLIP_CHARS, lines: int = CLIP_LINES) -> tuple[str, bool]:
-    """The start of `text` that fits the overview, and whether anything was cut."""
-    cut = text[:chars]
-    parts = cut.split("\n")
-    if len(parts) > lines:
-        cut = "\n".join(parts[:lines])
-    return cut, len(cut) < len(text)
 
 
-def error_headline(error: JsonText) -> str:
-    """`Name: message (cause: …)` for an engine error, the raw text for anything else."""
-    value = error.value if error.is_json else None
-    if not isinstance(value, dict):
-        return error.raw or ""
-    head = f"{value.get('name') or 'Error'}: {value.get('message', '')}"
-    cause = value.get("cause")
-    if isinstance(cause, dict):
-        head += f" (cause: {cause.get('name', '')}: {cause.get('message', '')})"
-    elif cause is not None:
-        head += f" (cause: {json.dumps(cause, ensure_ascii=False)})"
-    return head
 
 
 def error_full(error: JsonText) -> str:
@@ -110,7 +101,7 @@ class CaseScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self, store: RunStore, run: Run, table: RunScreen, position: int) -> None:
+    def __init__(self, store: RunStore, run: Run, table: CaseCursor, position: int) -> None:
         super().__init__()
         self.store = store
         self.eval_run = run

@@ -3,7 +3,7 @@ both score sets with their reasons."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -16,17 +16,23 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from evaltui.core.formatting import format_score
+from evaltui.core.formatting import clip, error_headline, format_score
 from evaltui.core.models import Case
 from evaltui.core.textsafe import printable, safe_line, safe_text
 from evaltui.diff import CaseDiff, Change
 from evaltui.diff.words import Op, word_diff
 from evaltui.store import RunStore, StoreError
-from evaltui.ui.screens.case import clip, error_headline
 from evaltui.ui.widgets.diff_table import signed
 
-if TYPE_CHECKING:
-    from evaltui.ui.screens.diff import DiffScreen
+
+class PairCursor(Protocol):
+    """What a pair screen needs of the diff table it was opened from: the pair at a row and
+    keeping the table's cursor in step. Not the diff screen itself."""
+
+    def case_at(self, position: int) -> CaseDiff | None: ...
+
+    def follow(self, position: int) -> None: ...
+
 
 WIDE = 100  # columns from which the two sides stand side by side
 OUTPUT_CHARS = 6000
@@ -56,7 +62,7 @@ class DiffCaseScreen(Screen[None]):
         Binding("left_square_bracket", "step(-1)", "Prev", id="diffcase.prev"),
     ]
 
-    def __init__(self, store: RunStore, table: DiffScreen, position: int) -> None:
+    def __init__(self, store: RunStore, table: PairCursor, position: int) -> None:
         super().__init__()
         self.store = store
         self.table = table

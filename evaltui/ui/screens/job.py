@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, ProgressBar, RichLog, Static
 from textual.widgets.option_list import Option
 
-from evaltui.backends.judges.base import JudgeError
+from evaltui.backends.base import JudgeError
 from evaltui.backends.judges.registry import JUDGES
 from evaltui.backends.tasks import TASKS
 from evaltui.core.models import Case, Run

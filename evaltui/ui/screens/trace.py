@@ -16,6 +16,7 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from evaltui.core.formatting import clip
 from evaltui.core.textsafe import safe_line, safe_text
 from evaltui.store import RunStore, StoreError
 from evaltui.store.traces import search_spans, span_detail, trace_scores, trace_spans
@@ -29,7 +30,6 @@ from evaltui.traces.tree import (
     tree_json,
     walk,
 )
-from evaltui.ui.screens.case import clip
 from evaltui.ui.widgets.span_tree import SpanTree, format_ns
 
 WIDE = 120

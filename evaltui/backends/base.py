@@ -2,7 +2,7 @@
 
 A judge turns one case's output into a `Verdict`. A failure to judge is a `Verdict` with
 `error` set and `score` None, never a score of 0 in disguise. A judge asks the runner to
-retry a call by raising `TransientError` (see `evaltui.backends.judges.transient`).
+retry a call by raising `TransientError` (see `evaltui.backends.errors`).
 A judge (or task) with slow start-up (an SDK import, a client) may define
 `async def prepare(self)`: a job awaits it before the first call, outside every call's
 timeout and latency.
@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from evaltui.core.jscompat import UNDEFINED as UNDEFINED
 from evaltui.core.models import Case
 
 
@@ -96,14 +97,6 @@ class Verdict(BaseModel):
         return cls(judge=judge, error=error, **extra)
 
 
-class _Undefined:
-    """JavaScript's `undefined`, as distinct from `null` (only `json_match` tells them apart)."""
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-UNDEFINED: Any = _Undefined()
 
 
 class JudgeInput(BaseModel):

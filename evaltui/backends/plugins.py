@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evaltui.backends.base import JudgeError
 from evaltui.backends.context import BuildContext
-from evaltui.backends.judges.base import JudgeError
 
 log = logging.getLogger(__name__)
 _warned: set[tuple[str, str, str]] = set()
