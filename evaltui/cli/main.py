@@ -289,7 +289,7 @@ async def cmd_diff(store: RunStore, args: argparse.Namespace) -> int:
     from evaltui.diff import DiffOptions, PairBy
     from evaltui.diff.jsonout import iter_json
     from evaltui.diff.report import markdown, text, top_regressed
-    from evaltui.store.compare import diff_runs, input_previews, resolve_ref
+    from evaltui.services.compare import diff_runs, input_previews, resolve_ref
 
     baseline = await resolve_ref(store, args.base, include_derived=args.include_derived)
     candidate = await resolve_ref(store, args.cand, include_derived=args.include_derived)

@@ -28,6 +28,7 @@ from evaltui.core.models import (
     Run,
     RunIndex,
     RunSpend,
+    RunStatus,
     RunSummary,
     Score,
     Suite,
@@ -69,6 +70,16 @@ REQUIRED_COLUMNS: dict[str, set[str]] = {
     },
     "scores": {"id", "case_id", "scorer_name", "score", "reason"},
 }
+
+
+# The package's getLatestCompletedRun, verbatim (status bound to 'completed').
+LATEST_SQL = (
+    "SELECT id FROM runs WHERE suite_id = ? AND status = ? ORDER BY started_at DESC LIMIT 1"
+)
+LATEST_MODEL_SQL = (
+    "SELECT id FROM runs WHERE suite_id = ? AND status = ? AND model = ?"
+    " ORDER BY started_at DESC LIMIT 1"
+)
 
 
 def find_store_path(explicit: str | None) -> Path:
@@ -209,6 +220,16 @@ class RunStore:
         self._run_columns = _RUN_COLUMNS.format(summary="r.summary" if has_summary else "NULL")
         self._prompts_have_version = True
         self._has_prompts = True
+
+    @property
+    def uri(self) -> str:
+        """The read-only `file:` URI the store was opened with (for another connection)."""
+        return self._uri
+
+    @property
+    def timeout(self) -> float:
+        """The busy timeout, in seconds, the store was opened with."""
+        return self._timeout
 
     @classmethod
     async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
@@ -353,6 +374,32 @@ class RunStore:
             shown = ", ".join(row[0][:12] for row in rows[:5])
             raise StoreError(f"run prefix {ref!r} is ambiguous ({shown}…): give more characters")
         return await self.get_run(rows[0][0])
+
+    async def latest_completed_run_id(self, suite_id: str, model: str | None = None) -> str | None:
+        """The package's `getLatestCompletedRun(suiteId, model?)`: the id of the suite's latest
+        completed run (of `model`), or None."""
+        if model is None:
+            rows = await self._fetch(LATEST_SQL, (suite_id, RunStatus.COMPLETED.value))
+        else:
+            rows = await self._fetch(
+                LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model)
+            )
+        return str(rows[0][0]) if rows else None
+
+    async def completed_runs_page(
+        self, suite_id: str, model: str | None, limit: int, offset: int
+    ) -> list[tuple[str, str | None]]:
+        """A page of the suite's completed runs (of `model`), newest first: (id, raw config)."""
+        sql = (
+            "SELECT id, config FROM runs WHERE suite_id = ? AND status = ?"
+            + (" AND model = ?" if model is not None else "")
+            + " ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        )
+        params: list[object] = [suite_id, RunStatus.COMPLETED.value]
+        if model is not None:
+            params.append(model)
+        rows = await self._fetch(sql, (*params, limit, offset))
+        return [(str(row[0]), row[1]) for row in rows]
 
     async def suite_by_name(self, name: str) -> Suite | None:
         """As `findSuiteByName`: the newest suite of that name."""

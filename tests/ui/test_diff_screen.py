@@ -177,7 +177,7 @@ async def _staged_ends_as_diff_runs(real_store: Path, base_id: str, cand_id: str
     """Open the diff screen, check its first look is marked provisional, let the full diff
     arrive and check the screen ends with `diff_runs`' summary; return the cost line."""
     from evaltui.diff import DiffOptions
-    from evaltui.store.compare import diff_runs
+    from evaltui.services.compare import diff_runs
     from evaltui.ui.screens import diff as diff_screen
 
     app = make_app(real_store)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaltui.store.errors import StoreError
-from evaltui.store.foreign import NotDeepEvalStore, deepeval_test_runs
+from evaltui.store.foreign import NotDeepEvalStore, UnreadableSQLite, deepeval_test_runs
 from evaltui.store.writer import WriteBatch
 from evaltui.traces import deepeval
 from evaltui.traces.otlp import FieldError
@@ -102,5 +101,5 @@ def sqlite_documents(path: Path) -> Iterator[DeepEvalDocument]:
             "a SQLite file but not a DeepEval local store (no test_runs table); "
             "a RunStore is opened with `evaltui PATH`, not imported"
         ) from None
-    except sqlite3.Error as error:
+    except UnreadableSQLite as error:
         raise ImportFailure(f"cannot read it as SQLite ({error})") from None

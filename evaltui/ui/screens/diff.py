@@ -20,8 +20,8 @@ from evaltui.core.formatting import duration
 from evaltui.core.models import Run
 from evaltui.core.textsafe import safe_line
 from evaltui.diff import CaseDiff, DiffFilter, DiffOptions, RunDiff, Verdict
+from evaltui.services.compare import diff_runs, quick_diff_runs
 from evaltui.store import RunStore, StoreError
-from evaltui.store.compare import diff_runs, quick_diff_runs
 from evaltui.ui.screens.diff_case import DiffCaseScreen
 from evaltui.ui.widgets.diff_table import DiffTable, signed
 

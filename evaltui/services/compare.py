@@ -14,69 +14,41 @@ import asyncio
 import contextlib
 import pickle
 import re
-import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from evaltui.core.models import JsonText, Run, RunStatus, parse_derived
-from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, RunDiff, compare
+from evaltui.core.models import JsonText, Run, parse_derived
+from evaltui.diff import (
+    ColumnsBuilder,
+    DiffOptions,
+    PairBy,
+    RunColumns,
+    RunDiff,
+    accumulate,
+    compare,
+)
 from evaltui.store import runload
-from evaltui.store.errors import StoreError, explain
+from evaltui.store.errors import StoreError
 from evaltui.store.reader import RunStore
 
 # Below this many cases in the smaller run, both runs are read here, one after the other: a
 # worker process costs tens of ms to start and to ship its columns back.
 WORKER_MIN_CASES = 10_000
+# The worker loads the accumulator by path (see `evaltui.store.runload`).
+ACCUMULATE = Path(accumulate.__file__).resolve()
 
-# The package's getLatestCompletedRun, verbatim (status bound to 'completed').
-LATEST_SQL = (
-    "SELECT id FROM runs WHERE suite_id = ? AND status = ? ORDER BY started_at DESC LIMIT 1"
-)
-LATEST_MODEL_SQL = (
-    "SELECT id FROM runs WHERE suite_id = ? AND status = ? AND model = ?"
-    " ORDER BY started_at DESC LIMIT 1"
-)
 LATEST_REF = re.compile(r"^(?P<suite>.+)@latest(?::(?P<model>.+))?$", re.DOTALL)
-
-
-class _ThreadRead:
-    """One run read and built in a worker thread on a connection of its own; `interrupt()`
-    (from the event loop, when the awaiting task is cancelled) stops it at the next row."""
-
-    def __init__(self, store: RunStore, run_id: str, full: bool = True) -> None:
-        self.uri, self.timeout, self.run_id = store._uri, store._timeout, run_id
-        self.full = full
-        self._conn: sqlite3.Connection | None = None
-
-    def __call__(self) -> RunColumns:
-        conn = runload.connect(self.uri, self.timeout)
-        self._conn = conn
-        try:
-            builder = runload.read_run(conn, self.run_id, ColumnsBuilder(self.run_id), self.full)
-        finally:
-            self._conn = None
-            conn.close()
-        return builder.build()
-
-    def interrupt(self) -> None:
-        conn = self._conn
-        if conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                conn.interrupt()
 
 
 async def load_run_columns(store: RunStore, run_id: str, full: bool = True) -> RunColumns:
     """Every case of a run as columns: idx, id, scores, latency/tokens, error flag and an
     input digest. getRunSummary's sums come from the same pass. Read in a thread.
     `full=False`: only idx, id and scores (`RunColumns.complete` is False)."""
-    read = _ThreadRead(store, run_id, full)
-    try:
-        return await asyncio.to_thread(read)
-    except sqlite3.Error as error:
-        raise explain(error, store.path) from None
-    except asyncio.CancelledError:
-        read.interrupt()
-        raise
+    return await runload.read_in_thread(
+        store.path, store.uri, store.timeout, run_id, ColumnsBuilder(run_id), full,
+        then=ColumnsBuilder.build,
+    )
 
 
 async def _load_in_worker(store: RunStore, run_id: str, full: bool = True) -> RunColumns | None:
@@ -84,7 +56,7 @@ async def _load_in_worker(store: RunStore, run_id: str, full: bool = True) -> Ru
     not be started or failed (the caller then reads the run here, and reports any error)."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *runload.worker_command(store._uri, run_id, store._timeout, full),
+            *runload.worker_command(ACCUMULATE, store.uri, run_id, store.timeout, full),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -174,28 +146,17 @@ async def latest_completed_run(
 ) -> Run:
     """The package's `getLatestCompletedRun(suiteId, model?)`; unless `include_derived`, the
     latest completed run that is not a re-judge or re-run written by evaltui."""
-    if model is None:
-        rows = await store._fetch(LATEST_SQL, (suite_id, RunStatus.COMPLETED.value))
-    else:
-        rows = await store._fetch(LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model))
+    latest = await store.latest_completed_run_id(suite_id, model)
     suffix = f" of model {model!r}" if model is not None else ""
-    if not rows:
+    if latest is None:
         raise StoreError(f"suite {suite_id[:8]} has no completed run{suffix}")
-    run = await store.get_run(rows[0][0])
+    run = await store.get_run(latest)
     if include_derived or run.derived is None:
         return run
     # The newest is derived: page back (newest first) to the newest run that is not.
-    sql = (
-        "SELECT id, config FROM runs WHERE suite_id = ? AND status = ?"
-        + (" AND model = ?" if model is not None else "")
-        + " ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?"
-    )
-    params: list[object] = [suite_id, RunStatus.COMPLETED.value]
-    if model is not None:
-        params.append(model)
     offset = 0
     while True:
-        page = await store._fetch(sql, (*params, LATEST_PAGE, offset))
+        page = await store.completed_runs_page(suite_id, model, LATEST_PAGE, offset)
         for run_id, config in page:
             if not _derived_config(config):
                 return await store.get_run(run_id)
