@@ -15,15 +15,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from evaltui import __version__
-from evaltui.cli import jobs as cli_jobs
-from evaltui.cli import traces as cli_traces
+from evaltui.cli import jobs_args, traces_args
 from evaltui.core.formatting import percent, when
 from evaltui.core.models import Run, RunSummary
 from evaltui.core.textsafe import one_line
 from evaltui.store import RunStore, StoreError, find_store_path
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("runs", "summary", "failing", "diff", *cli_traces.HANDLERS, *cli_jobs.HANDLERS)
+COMMANDS = ("runs", "summary", "failing", "diff", *traces_args.COMMANDS, *jobs_args.COMMANDS)
 EXIT_REGRESSION = 1
 
 
@@ -87,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         _store_options(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
     _diff_parser(commands)
-    cli_traces.add_parsers(commands)
-    cli_jobs.add_parsers(commands)
+    traces_args.add_parsers(commands)
+    jobs_args.add_parsers(commands)
     return parser
 
 
@@ -348,9 +347,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if first in COMMANDS:
             args = build_parser().parse_args(args_list)
-            if args.command in cli_traces.HANDLERS:
+            # A subcommand's implementation is imported only when it runs.
+            if args.command in traces_args.COMMANDS:
+                from evaltui.cli import traces as cli_traces
+
                 return cli_traces.HANDLERS[args.command](args)
-            if args.command in cli_jobs.HANDLERS:
+            if args.command in jobs_args.COMMANDS:
+                from evaltui.cli import jobs as cli_jobs
+
                 return cli_jobs.HANDLERS[args.command](args)
             return asyncio.run(_headless(args))
         app_args = build_app_parser().parse_args(args_list)

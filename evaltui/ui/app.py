@@ -18,7 +18,9 @@ from evaltui.core.runview import ViewSpec
 from evaltui.store import RunStore, StoreError
 from evaltui.ui.commands import OpenRunCommands
 from evaltui.ui.messages import OpenDiff, OpenRun
-from evaltui.ui.screens import DerivedScreen, DiffScreen, HelpScreen, RunScreen, RunsScreen
+from evaltui.ui.screens.help import HelpScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.screens.runs import RunsScreen
 
 
 def wall_clock_ms() -> int:
@@ -98,6 +100,11 @@ class EvalTUI(App[None]):
         but a comparison on its own cases (`DerivedScreen`), never a regression verdict."""
         if self.store is None:
             return
+        # Imported here, when first asked for: the diff screens bring numpy and the diff
+        # engine, which the runs list does not need (start-up pays only for what it shows).
+        from evaltui.ui.screens.derived import DerivedScreen
+        from evaltui.ui.screens.diff import DiffScreen
+
         baseline, candidate = message.baseline, message.candidate
         if is_derived_of(candidate, baseline):
             self.push_screen(DerivedScreen(self.store, candidate, baseline))

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from evaltui.ui.app import EvalTUI, StartAt
 from evaltui.ui.messages import OpenDiff
-from evaltui.ui.screens import RunScreen
+from evaltui.ui.screens.run import RunScreen
 from evaltui.ui.widgets import CaseTable
 from tests.derivedstores import lineage
 from tests.storebuilder import StoreBuilder

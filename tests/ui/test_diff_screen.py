@@ -9,7 +9,9 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from evaltui.diff import DiffFilter
-from evaltui.ui.screens import DiffCaseScreen, DiffScreen, RunsScreen
+from evaltui.ui.screens.diff import DiffScreen
+from evaltui.ui.screens.diff_case import DiffCaseScreen
+from evaltui.ui.screens.runs import RunsScreen
 from evaltui.ui.widgets.diff_table import DiffTable
 from tests.ui.helpers import make_app, plain, settle
 

@@ -15,8 +15,9 @@ from evaltui.services.rework import JobPlan, execute
 from evaltui.store import RunStore
 from evaltui.store.writer import StoreWriter
 from evaltui.ui.app import StartAt
-from evaltui.ui.screens import DerivedScreen, RunScreen
+from evaltui.ui.screens.derived import DerivedScreen
 from evaltui.ui.screens.job import JobScreen, JobSetup
+from evaltui.ui.screens.run import RunScreen
 from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle

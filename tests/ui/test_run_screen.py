@@ -9,7 +9,9 @@ from textual.widgets import Input, Static
 from evaltui.core.runview import SortOrder
 from evaltui.store import RunStore
 from evaltui.ui.app import StartAt
-from evaltui.ui.screens import CaseScreen, RunScreen, RunsScreen
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.screens.runs import RunsScreen
 from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle

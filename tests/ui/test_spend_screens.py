@@ -9,8 +9,8 @@ import pytest
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
 from evaltui.ui.app import StartAt
-from evaltui.ui.screens import RunsScreen
 from evaltui.ui.screens.job import JobScreen, JobSetup
+from evaltui.ui.screens.runs import RunsScreen
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

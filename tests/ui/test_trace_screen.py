@@ -10,7 +10,10 @@ from textual.widgets import DataTable, Input, Static
 
 from evaltui.services.ingest.sample import write_sample_traces
 from evaltui.ui.app import StartAt
-from evaltui.ui.screens import CaseScreen, RunsScreen, TraceScreen, TracesScreen
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.runs import RunsScreen
+from evaltui.ui.screens.trace import TraceScreen
+from evaltui.ui.screens.traces import TracesScreen
 from evaltui.ui.widgets import CaseTable
 from evaltui.ui.widgets.span_tree import SpanTree
 from tests.ui.helpers import make_app, plain, settle

@@ -1,23 +1,5 @@
-"""Screens: they own state and IO (workers) and hand data to widgets."""
+"""Screens: they own state and IO (workers) and hand data to widgets.
 
-from evaltui.ui.screens.case import CaseScreen
-from evaltui.ui.screens.derived import DerivedScreen
-from evaltui.ui.screens.diff import DiffScreen
-from evaltui.ui.screens.diff_case import DiffCaseScreen
-from evaltui.ui.screens.help import HelpScreen
-from evaltui.ui.screens.run import RunScreen
-from evaltui.ui.screens.runs import RunsScreen
-from evaltui.ui.screens.trace import TraceScreen
-from evaltui.ui.screens.traces import TracesScreen
-
-__all__ = [
-    "CaseScreen",
-    "DerivedScreen",
-    "DiffCaseScreen",
-    "DiffScreen",
-    "HelpScreen",
-    "RunScreen",
-    "RunsScreen",
-    "TraceScreen",
-    "TracesScreen",
-]
+Import each screen from its own module (`evaltui.ui.screens.runs`): this package imports none of
+them, so opening the app pays only for the screens it shows (the diff screen brings numpy).
+"""
