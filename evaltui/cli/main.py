@@ -370,10 +370,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_app(path: Path, args: argparse.Namespace) -> int:
+    from evaltui.services.config import Config, ConfigError, load_config
     from evaltui.ui.app import EvalTUI, StartAt
 
+    # Settings are read once, here, and handed down (a broken file only stops jobs).
+    config: Config | ConfigError
+    try:
+        config = load_config()
+    except ConfigError as error:
+        config = error
     start = StartAt(run=args.run, failing_only=args.failing, threshold=args.threshold)
-    app = EvalTUI(path, immutable=args.immutable, start=start if args.run else None)
+    app = EvalTUI(path, immutable=args.immutable, start=start if args.run else None, config=config)
     app.run()
     if app.fatal_error:
         return _fail(app.fatal_error)

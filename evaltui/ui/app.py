@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -17,10 +17,13 @@ from evaltui.core.models import is_derived_of
 from evaltui.core.runview import ViewSpec
 from evaltui.store import RunStore, StoreError
 from evaltui.ui.commands import OpenRunCommands
-from evaltui.ui.messages import OpenDiff, OpenRun
+from evaltui.ui.messages import OpenDiff, OpenRun, StartJob
 from evaltui.ui.screens.help import HelpScreen
 from evaltui.ui.screens.run import RunScreen
 from evaltui.ui.screens.runs import RunsScreen
+
+if TYPE_CHECKING:
+    from evaltui.services.config import Config, ConfigError
 
 
 def wall_clock_ms() -> int:
@@ -55,9 +58,13 @@ class EvalTUI(App[None]):
         immutable: bool = False,
         clock: Callable[[], int] = wall_clock_ms,
         start: StartAt | None = None,
+        config: Config | ConfigError | None = None,
     ) -> None:
+        """`config`: the settings loaded once at entry (by the CLI), or why they could not
+        load; None: the built-in defaults. The app and its screens read no config file."""
         super().__init__()
         self.start = start
+        self.config = config
         self.store_path = path
         self.immutable = immutable
         self.clock = clock
@@ -112,6 +119,21 @@ class EvalTUI(App[None]):
             self.push_screen(DerivedScreen(self.store, baseline, candidate))
         else:
             self.push_screen(DiffScreen(self.store, baseline, candidate))
+
+    @on(StartJob)
+    def start_job(self, message: StartJob) -> None:
+        if self.store is None:
+            return
+        # The job screens bring the judges, tasks and jobs: imported when first asked for.
+        from evaltui.services.config import Config
+        from evaltui.ui.screens.job import JobSetup
+
+        config = self.config if self.config is not None else Config()
+        self.push_screen(
+            JobSetup(
+                self.store, message.run, message.case_ids, message.kind, message.threshold, config
+            )
+        )
 
     @on(OpenRun)
     def open_run(self, message: OpenRun) -> None:

@@ -22,3 +22,14 @@ class OpenDiff(Message):
 
     baseline: Run
     candidate: Run
+
+
+@dataclass
+class StartJob(Message):
+    """Re-judge or re-run some cases of a run (`kind`: "rejudge" or "rerun"): the app opens
+    the job setup with the settings it was handed at start."""
+
+    run: Run
+    case_ids: list[str]
+    kind: str
+    threshold: float

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,7 +22,7 @@ from evaltui.core.models import Case, Run
 from evaltui.core.textsafe import safe_line
 from evaltui.jobs import CaseResult, JobTotals
 from evaltui.jobs.batch import batching_judge
-from evaltui.services.config import Config, ConfigError, Profile, load_config
+from evaltui.services.config import Config, ConfigError, Profile
 from evaltui.services.rework import (
     BadThreshold,
     JobOutcome,
@@ -64,9 +65,18 @@ class JobSetup(ModalScreen[None]):
     ]
 
     def __init__(
-        self, store: RunStore, run: Run, case_ids: list[str], kind: str, threshold: float
+        self,
+        store: RunStore,
+        run: Run,
+        case_ids: list[str],
+        kind: str,
+        threshold: float,
+        config: Config | ConfigError,
     ) -> None:
+        """`config`: the settings the app was handed at start (or why they could not load);
+        this screen reads no config file."""
         super().__init__()
+        self.given_config = config
         self.store = store
         self.eval_run = run
         self.case_ids = case_ids
@@ -85,12 +95,11 @@ class JobSetup(ModalScreen[None]):
             yield Static(id="job-summary")
 
     def on_mount(self) -> None:
-        try:
-            self.config = load_config()
-        except ConfigError as error:
-            self.notify(str(error), title="Config", severity="error", markup=False)
+        if isinstance(self.given_config, ConfigError):
+            self.notify(str(self.given_config), title="Config", severity="error", markup=False)
             self.dismiss()
             return
+        self.config = self.given_config
         self._show_step()
 
     def _show_step(self) -> None:
@@ -230,7 +239,8 @@ class JobScreen(Screen[None]):
     async def run_job(self) -> None:
         log = self.query_one(RichLog)
         try:
-            writer = StoreWriter.open(Path(self.store.path))
+            # Opening checks and may migrate the file: off the event loop.
+            writer = await asyncio.to_thread(StoreWriter.open, Path(self.store.path))
         except StoreError as error:
             self.notify(str(error), severity="error", markup=False)
             return

@@ -19,6 +19,7 @@ from evaltui.core.models import CaseRow, Run, RunIndex, RunSummary
 from evaltui.core.runview import SortOrder, ViewSpec, next_failing, view_positions
 from evaltui.core.textsafe import safe_line
 from evaltui.store import RunStore, StoreError
+from evaltui.ui.messages import StartJob
 from evaltui.ui.screens.case import CaseScreen
 from evaltui.ui.widgets.case_table import CaseTable
 
@@ -542,15 +543,11 @@ class RunScreen(Screen[None]):
         self._start_job("rerun")
 
     def _start_job(self, kind: str) -> None:
-        from evaltui.ui.screens.job import JobSetup
-
         case_ids = self.chosen_case_ids()
         if not case_ids:
             self.notify("No case to send: select some with space or a", severity="warning")
             return
-        self.app.push_screen(
-            JobSetup(self.store, self.eval_run, case_ids, kind, self.spec.threshold)
-        )
+        self.post_message(StartJob(self.eval_run, case_ids, kind, self.spec.threshold))
 
     def action_reload(self) -> None:
         self.rows.clear()
