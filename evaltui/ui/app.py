@@ -19,7 +19,6 @@ from evaltui.store import RunStore, StoreError
 from evaltui.ui.commands import OpenRunCommands
 from evaltui.ui.messages import OpenDiff, OpenRun, StartJob
 from evaltui.ui.screens.help import HelpScreen
-from evaltui.ui.screens.run import RunScreen
 from evaltui.ui.screens.runs import RunsScreen
 
 if TYPE_CHECKING:
@@ -95,6 +94,8 @@ class EvalTUI(App[None]):
                 else run.threshold,
                 failing_only=self.start.failing_only,
             )
+            from evaltui.ui.screens.run import RunScreen  # imported when first shown
+
             await self.push_screen(RunScreen(self.store, run, spec, clock=self.clock))
 
     async def on_unmount(self) -> None:
@@ -138,19 +139,23 @@ class EvalTUI(App[None]):
     @on(OpenRun)
     def open_run(self, message: OpenRun) -> None:
         if self.store is not None:
+            from evaltui.ui.screens.run import RunScreen  # imported when first shown
+
             self.push_screen(RunScreen(self.store, message.run, clock=self.clock))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        title = {
-            RunsScreen: "runs",
-            RunScreen: "run (cases)",
-        }.get(type(self.screen), type(self.screen).__name__.removesuffix("Screen").lower())
+        name = type(self.screen).__name__
+        title = {"RunsScreen": "runs", "RunScreen": "run (cases)"}.get(
+            name, name.removesuffix("Screen").lower()
+        )
         self.push_screen(HelpScreen(self.screen, title))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Keys", "Show every key of this screen", self.action_help)
+        from evaltui.ui.screens.run import RunScreen
+
         if isinstance(screen, RunsScreen | RunScreen):
             yield SystemCommand("Reload", "Re-read the store", screen.action_reload)

@@ -27,6 +27,10 @@ NOT_AT_START = (
     "evaltui.ui.screens.diff",
     "evaltui.ui.screens.derived",
     "evaltui.ui.screens.job",
+    "evaltui.ui.screens.run",
+    "evaltui.ui.screens.case",
+    "evaltui.ui.screens.trace",
+    "evaltui.ui.screens.traces",
 )
 
 
