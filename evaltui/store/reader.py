@@ -317,6 +317,14 @@ class RunStore:
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
 
+    async def fetch(
+        self, sql: str, params: Iterable[Any] = (), *, background: bool = False
+    ) -> list[Any]:
+        """The rows of one read query, on the store's connection (`background`: a second one,
+        for slow reads). For the store package's query modules (`evaltui.store.traces`): SQL
+        lives in evaltui/store only, and nothing outside it calls this."""
+        return await self._fetch(sql, params, background=background)
+
     async def _chunks(
         self, sql: str, params: Iterable[Any] = (), size: int = 5000
     ) -> AsyncIterator[list[Any]]:

@@ -154,3 +154,33 @@ def test_the_textual_check_would_see_an_import(module: str) -> None:
     code = f"import sys, {module}, textual.app; assert 'textual' in sys.modules"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True)
     assert done.returncode == 0
+
+
+def test_no_module_reaches_into_the_stores_private_members() -> None:
+    """`store._x` / `self.store._x` only inside evaltui/store/reader.py (RunStore itself)."""
+    wrong = []
+    for path in MODULES:
+        if path == PACKAGE / "store" / "reader.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and ast.unparse(node.value).split(".")[-1] == "store"
+            ):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert wrong == []
+
+
+def test_the_store_is_called_only_from_the_store_with_sql() -> None:
+    """`store.fetch(SQL)` is the store package's own tool: no module outside it calls it."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in MODULES
+        if layer_of(module_name(path)) != "store"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "fetch"
+        and ast.unparse(node.value).split(".")[-1] == "store"
+    ]
+    assert wrong == []
