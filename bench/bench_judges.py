@@ -49,8 +49,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evaltui.backends.judges import BuildContext, Judge, JudgeInput, create_judge  # noqa: E402
 from evaltui.jobs import Job, RetryPolicy, RunnerOptions, backend_key  # noqa: E402
-from evaltui.judges import BuildContext, Judge, JudgeInput, create_judge  # noqa: E402
 
 
 @dataclass
@@ -396,11 +396,11 @@ async def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -
 
 async def ui_once(url: str, n: int, concurrency: int, delay: float) -> UiFigures:
     """One fresh store and App: re-judge its `n` cases from JobScreen, pressing keys."""
-    from evaltui.app import EvalTUI, StartAt
-    from evaltui.config import load_config
-    from evaltui.rework import JobPlan
-    from evaltui.screens.job import JobScreen
-    from evaltui.screens.run import RunScreen
+    from evaltui.services.config import load_config
+    from evaltui.services.rework import JobPlan
+    from evaltui.ui.app import EvalTUI, StartAt
+    from evaltui.ui.screens.job import JobScreen
+    from evaltui.ui.screens.run import RunScreen
 
     WATCH.install()
     with tempfile.TemporaryDirectory(prefix="evaltui-bench-ui-") as folder:

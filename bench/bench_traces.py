@@ -263,7 +263,7 @@ class TreePaints:
     def install(self) -> None:
         from textual.strip import Strip
 
-        from evaltui.widgets.span_tree import SpanTree
+        from evaltui.ui.widgets.span_tree import SpanTree
 
         log = self
         line, lines = SpanTree.render_line, SpanTree.render_lines
@@ -358,12 +358,12 @@ class Stopwatch:
 
 async def ui_child(path: Path, trace_id: str, quick: bool) -> dict[str, Any]:
     """One fresh App: push the trace's screen, expand `plan`, `fanout`, "more", press `n`."""
-    import evaltui.screens.trace as trace_module
-    from evaltui.app import EvalTUI
-    from evaltui.screens.runs import RunsScreen
-    from evaltui.screens.trace import TraceScreen
+    import evaltui.ui.screens.trace as trace_module
     from evaltui.store.traces import get_trace
-    from evaltui.widgets.span_tree import SpanTree
+    from evaltui.ui.app import EvalTUI
+    from evaltui.ui.screens.runs import RunsScreen
+    from evaltui.ui.screens.trace import TraceScreen
+    from evaltui.ui.widgets.span_tree import SpanTree
 
     expands, presses = (3, 10) if quick else (5, 30)
     log = TreePaints()
@@ -453,11 +453,11 @@ async def ui_child(path: Path, trace_id: str, quick: bool) -> dict[str, Any]:
 
 async def rss_child(path: Path, trace_id: str) -> dict[str, Any]:
     """A fresh process: app open headless; RSS; open the trace, expand all; peak RSS."""
-    from evaltui.app import EvalTUI
-    from evaltui.screens.runs import RunsScreen
-    from evaltui.screens.trace import TraceScreen
     from evaltui.store.traces import get_trace
-    from evaltui.widgets.span_tree import SpanTree
+    from evaltui.ui.app import EvalTUI
+    from evaltui.ui.screens.runs import RunsScreen
+    from evaltui.ui.screens.trace import TraceScreen
+    from evaltui.ui.widgets.span_tree import SpanTree
 
     log = TreePaints()
     log.install()
@@ -509,7 +509,7 @@ def prepare_trace_store() -> str:
 
     found = big()
     if found is None:
-        from evaltui.traces.sample import write_sample_traces
+        from evaltui.services.ingest.sample import write_sample_traces
 
         run_id = scalar(TRACE_STORE, "SELECT id FROM runs ORDER BY started_at, rowid LIMIT 1")
         print(f"  the copy has no 10k trace: writing sample traces on run {run_id}", flush=True)
@@ -1240,7 +1240,11 @@ def snapshot_code(tries: int = 6) -> tuple[Path, str]:
             ROOT / "evaltui", folder / "evaltui", ignore=shutil.ignore_patterns("__pycache__")
         )
         check = subprocess.run(
-            [sys.executable, "-c", "import evaltui.app, evaltui.cli, evaltui.screens.trace"],
+            [
+                sys.executable,
+                "-c",
+                "import evaltui.ui.app, evaltui.cli.main, evaltui.ui.screens.trace",
+            ],
             cwd=folder,
             capture_output=True,
             text=True,

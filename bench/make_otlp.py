@@ -8,7 +8,7 @@ or with --jsonl one document per trace per line, written as it is generated (con
 memory). Each trace is an agent root with chat (GenAI usage, model, JSON-string messages),
 execute_tool (arguments/result, a log event) and retrieval spans; about 1% of tool spans
 fail with an exception event. With --measure, the file is imported into a fresh empty
-store in a subprocess (`python -m evaltui.cli_traces import`) and the wall time and the
+store in a subprocess (`python -m evaltui.cli.traces import`) and the wall time and the
 child's peak RSS are printed as JSON.
 """
 
@@ -206,7 +206,7 @@ def measure(path: Path) -> dict[str, Any]:
         command = [
             sys.executable,
             "-m",
-            "evaltui.cli_traces",
+            "evaltui.cli.traces",
             "import",
             str(path),
             "--store",

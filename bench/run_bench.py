@@ -218,7 +218,7 @@ class PaintLog:
     def install(self, widget: type[Any] | None = None) -> None:
         from textual.strip import Strip
 
-        from evaltui.widgets.case_table import CaseTable
+        from evaltui.ui.widgets.case_table import CaseTable
 
         table_class = CaseTable if widget is None else widget
         log = self
@@ -286,10 +286,10 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str) -> flo
 
 async def ui_child(path: Path, run_id: str, cycles: int, presses: int) -> dict[str, Any]:
     """One fresh App: open the run, then time f, plus/minus and cursor keys (ms)."""
-    from evaltui.app import EvalTUI
-    from evaltui.messages import OpenRun
-    from evaltui.screens.run import RunScreen
-    from evaltui.screens.runs import RunsScreen
+    from evaltui.ui.app import EvalTUI
+    from evaltui.ui.messages import OpenRun
+    from evaltui.ui.screens.run import RunScreen
+    from evaltui.ui.screens.runs import RunsScreen
 
     log = PaintLog()
     log.install()
@@ -390,11 +390,11 @@ async def diff_child(path: Path, base_id: str, cand_id: str) -> dict[str, Any]:
     Nothing polls meanwhile (a polling loop would take the GIL from the diff's reader
     thread hundreds of times a second): the paint log wakes the wait, and the time the
     verdict was shown comes from DiffScreen._show_summary, patched."""
-    from evaltui.app import EvalTUI
-    from evaltui.messages import OpenDiff
-    from evaltui.screens.diff import DiffScreen
-    from evaltui.screens.runs import RunsScreen
-    from evaltui.widgets.diff_table import DiffTable
+    from evaltui.ui.app import EvalTUI
+    from evaltui.ui.messages import OpenDiff
+    from evaltui.ui.screens.diff import DiffScreen
+    from evaltui.ui.screens.runs import RunsScreen
+    from evaltui.ui.widgets.diff_table import DiffTable
 
     log = PaintLog()
     log.install(DiffTable)
@@ -794,7 +794,7 @@ def snapshot_code(tries: int = 6) -> tuple[Path, str]:
             ROOT / "evaltui", folder / "evaltui", ignore=shutil.ignore_patterns("__pycache__")
         )
         check = subprocess.run(
-            [sys.executable, "-c", "import evaltui.app, evaltui.cli"],
+            [sys.executable, "-c", "import evaltui.ui.app, evaltui.cli.main"],
             cwd=folder,
             capture_output=True,
             text=True,

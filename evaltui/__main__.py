@@ -2,6 +2,6 @@
 
 import sys
 
-from evaltui.cli import main
+from evaltui.cli.main import main
 
 sys.exit(main())

@@ -17,7 +17,7 @@ The store has exactly the package's schema (`PACKAGE_SCHEMA`) and holds:
   250 tickets in en/de/fr/es, scorers `exact` and `includes`
 * a second suite `support-triage`: the `.failed()` retry of the gpt-4o-mini run, idx renumbered
 * prompts `qa-system` v1-v3 and `intent-classifier` v1-v2
-* evaltui's own trace tables (`evaltui_*`, written by `evaltui.traces.sample`): an agent
+* evaltui's own trace tables (`evaltui_*`, written by `evaltui.services.ingest.sample`): an agent
   trace (agent -> llm -> tool -> retriever, some errored spans, span-level scores) for every
   case of the regressed `qa-accuracy [gpt-4o-mini]` run, and one trace of 10,000 spans on its
   first case
@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from evaltui.services.ingest.sample import write_sample_traces  # noqa: E402
 from evaltui.store import writer  # noqa: E402
 from evaltui.store.schema import PACKAGE_SCHEMA  # noqa: E402
-from evaltui.traces.sample import write_sample_traces  # noqa: E402
 
 OUT = ROOT / "sample_data" / "store.db"
 SEED = 20261121

@@ -19,9 +19,9 @@ from textual.pilot import Pilot
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evaltui.app import EvalTUI, StartAt  # noqa: E402
-from evaltui.messages import OpenDiff  # noqa: E402
 from evaltui.store import RunStore  # noqa: E402
+from evaltui.ui.app import EvalTUI, StartAt  # noqa: E402
+from evaltui.ui.messages import OpenDiff  # noqa: E402
 
 SAMPLE = ROOT / "sample_data" / "store.db"
 OUT = ROOT / "screenshots"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
 from tests.storebuilder import BASE_MS, StoreBuilder
 
 CLAUDE_QA = "1342ba1e-a935-4f10-9b2c-7a1ff0fda1e7"

@@ -1,6 +1,6 @@
 """Headless run diffs: pairing, compareRuns' classification, statistics, JSON and Markdown.
 
-No Textual and no SQL here: `evaltui.store.compare` loads the columns, `compare()` does the
+No Textual and no SQL here: `evaltui.services.compare` loads the columns, `compare()` does the
 rest. The screen uses `RunDiff.summary` for the header and `RunDiff.rows` / `RunDiff.case`
 for the case table.
 """

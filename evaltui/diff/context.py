@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from evaltui.core.models import Run
 from evaltui.diff.models import ContextDifference
-from evaltui.models import Run
 
 # Config keys shown under their own heading (model, prompt, threshold, suite, scorers).
 _COVERED = {"model", "promptName", "promptVersion", "promptId", "threshold", "suiteId"}

@@ -3,7 +3,7 @@
 No regression verdict here: a re-judge measures the judges, not the system. What it shows is
 the old scores and the new ones side by side, how often each new judge agrees with each of
 the source's scorers (rate and Cohen's kappa), and which judge changed its mind on which case.
-Pure CPU work on rows already read (`evaltui.store.derived` reads them).
+Pure CPU work on rows already read (`evaltui.services.derived` reads them).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaltui.core.models import CaseRow, CaseStatus, DerivedRun, Run, case_status
 from evaltui.diff.agreement import Agreement, cohen_kappa
 from evaltui.diff.models import Flip
-from evaltui.models import CaseRow, CaseStatus, DerivedRun, Run, case_status
 
 VERDICTS = (CaseStatus.PASS, CaseStatus.FAIL)
 

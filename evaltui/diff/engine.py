@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evaltui.core.models import Run, is_derived_of
 from evaltui.diff.columns import BoolArray, FloatArray, IntArray, RunColumns
 from evaltui.diff.context import context_differences
 from evaltui.diff.models import (
@@ -44,7 +45,6 @@ from evaltui.diff.stats import (
     scorer_verdict,
     sequential_mean,
 )
-from evaltui.models import Run, is_derived_of
 
 
 def js_key_order(names: list[str]) -> tuple[str, ...]:

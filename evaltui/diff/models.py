@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from evaltui.models import DEFAULT_THRESHOLD, CaseStatus, Model, Run
+from evaltui.core.models import DEFAULT_THRESHOLD, CaseStatus, Model, Run
 
 DEFAULT_TOLERANCE = 0.01  # compareRuns' default
 DEFAULT_REGRESSION_THRESHOLD = 0.05  # compareRuns' default

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from evaltui.core.models import Run
+from evaltui.core.textsafe import one_line
 from evaltui.diff.models import CaseDiff, Change, DiffFilter, DiffSummary, ScorerSummary, Verdict
 from evaltui.diff.rundiff import RunDiff
-from evaltui.models import Run
-from evaltui.textsafe import one_line
 
 VERDICT_LINE = {
     Verdict.REGRESSION: ":x: **Regression beyond noise**",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from evaltui.core.models import CaseStatus, case_status
 from evaltui.diff.columns import FloatArray, IntArray, RunColumns
 from evaltui.diff.models import (
     CaseChange,
@@ -24,7 +25,6 @@ from evaltui.diff.models import (
     Flip,
     ScorerDelta,
 )
-from evaltui.models import CaseStatus, case_status
 
 Int8Array = npt.NDArray[np.int8]
 FlagArray = npt.NDArray[np.uint16]

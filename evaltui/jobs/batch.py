@@ -23,12 +23,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
+from evaltui.backends.base import JudgeError, JudgeInput, Verdict
+from evaltui.backends.errors import TransientError
+from evaltui.backends.judges.anthropic import custom_id_for
+from evaltui.backends.judges.batching import BatchInfo
 from evaltui.jobs.calls import Caller, Failure
 from evaltui.jobs.models import BatchPolled, BatchSubmitted, CallRetrying, CaseResult
-from evaltui.judges.anthropic import custom_id_for
-from evaltui.judges.base import JudgeError, JudgeInput, Verdict
-from evaltui.judges.batching import BatchInfo
-from evaltui.judges.transient import TransientError
 
 T = TypeVar("T")
 BATCH_METHODS = ("create_batch", "batch_info", "list_batches", "batch_results")

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from evaltui.backends.base import Judge, JudgeInput, Verdict
+from evaltui.backends.errors import TransientError, access_denied_of
+from evaltui.backends.tasks.base import TIMEOUT, Task, TaskResult
 from evaltui.jobs.models import CallRetrying, JobEvent
 from evaltui.jobs.retry import RetryPolicy
-from evaltui.judges.base import Judge, JudgeInput, Verdict
-from evaltui.judges.transient import TransientError, access_denied_of
-from evaltui.tasks.base import TIMEOUT, Task, TaskResult
 
 T = TypeVar("T")
 DEFAULT_CONCURRENCY = 8

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from evaltui.judges.base import JudgeInput, Usage, Verdict
-from evaltui.tasks.base import TaskResult
+from evaltui.backends.base import JudgeInput, Usage, Verdict
+from evaltui.backends.tasks.base import TaskResult
 
 
 class CaseResult(BaseModel):

@@ -29,13 +29,13 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaltui.backends.base import Judge, JudgeInput, Verdict
+from evaltui.backends.errors import AccessDenied
+from evaltui.backends.tasks.base import Task, TaskResult
 from evaltui.jobs.batch import OPEN_STATES, BatchLedger, BatchRunner, MemoryLedger, batching_judge
 from evaltui.jobs.calls import DEFAULT_CONCURRENCY, Caller, backend_key, prepare
 from evaltui.jobs.models import CaseResult, CaseStarted, JobEvent, JobTotals
 from evaltui.jobs.retry import RetryPolicy
-from evaltui.judges.base import Judge, JudgeInput, Verdict
-from evaltui.judges.transient import AccessDenied
-from evaltui.tasks.base import Task, TaskResult
 
 
 @dataclass

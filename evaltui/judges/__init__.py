@@ -1,18 +1,28 @@
-"""Judges: score one case's output (no Textual; backends are imported only when used)."""
+"""The judge plugin API, kept at its published name (`from evaltui.judges import Verdict`).
+
+Third-party judges (entry-point group `evaltui.judges`) import these names from here; the
+implementation lives in `evaltui.backends.judges`.
+"""
 
 from __future__ import annotations
 
-from evaltui.judges.base import UNDEFINED, Judge, JudgeError, JudgeInput, Usage, Verdict
-from evaltui.judges.context import BuildContext
-from evaltui.judges.pricing import Price, PriceTable
-from evaltui.judges.registry import (
+from evaltui.backends.judges import (
     BUILTIN_JUDGES,
     ENTRY_POINT_GROUP,
+    UNDEFINED,
+    BuildContext,
+    Judge,
+    JudgeError,
+    JudgeInput,
+    Price,
+    PriceTable,
+    TransientError,
+    Usage,
+    Verdict,
     available_judges,
     create_judge,
     load_judge,
 )
-from evaltui.judges.transient import TransientError
 
 __all__ = [
     "BUILTIN_JUDGES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evaltui.models import RunSpend, RunSummary
+from evaltui.core.models import RunSpend, RunSummary
 
 # getRunSummary's three queries, as the package runs them.
 SUMMARY_TOTALS_SQL = """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),

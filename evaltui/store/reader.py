@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from evaltui.models import (
+from evaltui.core.models import (
     Case,
     CaseRow,
     FailingCase,
@@ -28,6 +28,7 @@ from evaltui.models import (
     Run,
     RunIndex,
     RunSpend,
+    RunStatus,
     RunSummary,
     Score,
     Suite,
@@ -69,6 +70,16 @@ REQUIRED_COLUMNS: dict[str, set[str]] = {
     },
     "scores": {"id", "case_id", "scorer_name", "score", "reason"},
 }
+
+
+# The package's getLatestCompletedRun, verbatim (status bound to 'completed').
+LATEST_SQL = (
+    "SELECT id FROM runs WHERE suite_id = ? AND status = ? ORDER BY started_at DESC LIMIT 1"
+)
+LATEST_MODEL_SQL = (
+    "SELECT id FROM runs WHERE suite_id = ? AND status = ? AND model = ?"
+    " ORDER BY started_at DESC LIMIT 1"
+)
 
 
 def find_store_path(explicit: str | None) -> Path:
@@ -210,6 +221,16 @@ class RunStore:
         self._prompts_have_version = True
         self._has_prompts = True
 
+    @property
+    def uri(self) -> str:
+        """The read-only `file:` URI the store was opened with (for another connection)."""
+        return self._uri
+
+    @property
+    def timeout(self) -> float:
+        """The busy timeout, in seconds, the store was opened with."""
+        return self._timeout
+
     @classmethod
     async def open(cls, path: Path, *, immutable: bool = False, timeout: float = 2.0) -> RunStore:
         """Open `path` read-only and check that it is a RunStore; raise `StoreError` if not."""
@@ -296,6 +317,14 @@ class RunStore:
         except sqlite3.Error as error:
             raise explain(error, self.path) from None
 
+    async def fetch(
+        self, sql: str, params: Iterable[Any] = (), *, background: bool = False
+    ) -> list[Any]:
+        """The rows of one read query, on the store's connection (`background`: a second one,
+        for slow reads). For the store package's query modules (`evaltui.store.traces`): SQL
+        lives in evaltui/store only, and nothing outside it calls this."""
+        return await self._fetch(sql, params, background=background)
+
     async def _chunks(
         self, sql: str, params: Iterable[Any] = (), size: int = 5000
     ) -> AsyncIterator[list[Any]]:
@@ -353,6 +382,32 @@ class RunStore:
             shown = ", ".join(row[0][:12] for row in rows[:5])
             raise StoreError(f"run prefix {ref!r} is ambiguous ({shown}…): give more characters")
         return await self.get_run(rows[0][0])
+
+    async def latest_completed_run_id(self, suite_id: str, model: str | None = None) -> str | None:
+        """The package's `getLatestCompletedRun(suiteId, model?)`: the id of the suite's latest
+        completed run (of `model`), or None."""
+        if model is None:
+            rows = await self._fetch(LATEST_SQL, (suite_id, RunStatus.COMPLETED.value))
+        else:
+            rows = await self._fetch(
+                LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model)
+            )
+        return str(rows[0][0]) if rows else None
+
+    async def completed_runs_page(
+        self, suite_id: str, model: str | None, limit: int, offset: int
+    ) -> list[tuple[str, str | None]]:
+        """A page of the suite's completed runs (of `model`), newest first: (id, raw config)."""
+        sql = (
+            "SELECT id, config FROM runs WHERE suite_id = ? AND status = ?"
+            + (" AND model = ?" if model is not None else "")
+            + " ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        )
+        params: list[object] = [suite_id, RunStatus.COMPLETED.value]
+        if model is not None:
+            params.append(model)
+        rows = await self._fetch(sql, (*params, limit, offset))
+        return [(str(row[0]), row[1]) for row in rows]
 
     async def suite_by_name(self, name: str) -> Suite | None:
         """As `findSuiteByName`: the newest suite of that name."""

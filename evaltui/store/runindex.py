@@ -10,7 +10,7 @@ import math
 from array import array
 from collections.abc import Iterable
 
-from evaltui.models import RunIndex
+from evaltui.core.models import RunIndex
 
 Row = tuple[int, str, str | None, float | None]
 

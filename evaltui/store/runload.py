@@ -7,7 +7,7 @@ bytes (`CAST(input AS BLOB)`: no decoding, no re-encoding) and are hashed at onc
 Two runs cannot be read by two threads to any profit: Python's sqlite3 releases the GIL around
 every row it steps, so two fetching threads hand the GIL to each other at every row and are
 slower together than one after the other (measured on 2 CPUs: two 0.4 s scores queries took
-1.7 s in two threads). `evaltui.store.compare` therefore reads the two runs of a big diff in two
+1.7 s in two threads). `evaltui.services.compare` therefore reads the two runs of a big diff in two
 worker processes: `worker_command()` runs `python -I -c BOOT`, which loads this module and
 `evaltui.diff.accumulate` by path (both import only the standard library, so a worker starts in
 about 30 ms, without the package's own imports), reads the run and writes the accumulated
@@ -16,14 +16,15 @@ buffers to stdout as one pickle.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import pickle
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-
-from evaltui.diff.accumulate import RunAccumulator
+from typing import Any, Generic, Protocol, TypeVar
 
 CASE_CHUNK = 1000  # cases per fetch: bounds the input text held at once
 SCORE_CHUNK = 5000
@@ -42,11 +43,27 @@ def load(name, path):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-load("evaltui.diff.accumulate", sys.argv[1])
-sys.exit(load("evaltui.store.runload", sys.argv[2]).main(sys.argv[3:]))
+accumulate = load("evaltui.diff.accumulate", sys.argv[1])
+sys.exit(load("evaltui.store.runload", sys.argv[2]).main(sys.argv[3:], accumulate.RunAccumulator))
 """
 
-Accumulator = TypeVar("Accumulator", bound=RunAccumulator)
+
+
+class RowSink(Protocol):
+    """What a run is streamed into (the diff's `RunAccumulator`; this module does not import
+    it: the caller hands it in, so the data layer does not depend on the diff engine)."""
+
+    def add_keys(self, rows: Any) -> None: ...
+
+    def add_cases(self, rows: Any) -> None: ...
+
+    def add_scores(self, rows: Any) -> None: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+
+Accumulator = TypeVar("Accumulator", bound=RowSink)
+Result = TypeVar("Result")
 
 
 def connect(uri: str, timeout: float) -> sqlite3.Connection:
@@ -75,10 +92,12 @@ def read_run(
     return into
 
 
-def worker_command(uri: str, run_id: str, timeout: float, full: bool = True) -> list[str]:
-    """The argv of a worker process that reads one run (see the module docstring)."""
+def worker_command(
+    accumulate: Path, uri: str, run_id: str, timeout: float, full: bool = True
+) -> list[str]:
+    """The argv of a worker process that reads one run into the accumulator defined in the
+    file `accumulate` (see the module docstring)."""
     here = Path(__file__).resolve()
-    accumulate = here.parent.parent / "diff" / "accumulate.py"
     return [
         sys.executable,
         "-I",
@@ -93,7 +112,7 @@ def worker_command(uri: str, run_id: str, timeout: float, full: bool = True) -> 
     ]
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], sink: Callable[[str], RowSink]) -> int:
     """Worker entry: `URI RUN_ID TIMEOUT [keys]`; the pickled `RunAccumulator.state()` on
     stdout, or exit status 1 with the SQLite error on stderr. `keys`: a quick read."""
     uri, run_id, timeout, *mode = argv
@@ -102,7 +121,7 @@ def main(argv: list[str]) -> int:
     try:
         conn = connect(uri, float(timeout))
         try:
-            state = read_run(conn, run_id, RunAccumulator(run_id), full).state()
+            state = read_run(conn, run_id, sink(run_id), full).state()
         finally:
             conn.close()
     except sqlite3.Error as error:
@@ -111,3 +130,62 @@ def main(argv: list[str]) -> int:
     sys.stdout.buffer.write(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()
     return 0
+
+
+class _ThreadRead(Generic[Accumulator, Result]):
+    """One run read in a worker thread on a connection of its own; `interrupt()` (from the
+    event loop, when the awaiting task is cancelled) stops it at the next row."""
+
+    def __init__(
+        self,
+        uri: str,
+        timeout: float,
+        run_id: str,
+        into: Accumulator,
+        full: bool,
+        then: Callable[[Accumulator], Result],
+    ) -> None:
+        self.uri, self.timeout, self.run_id = uri, timeout, run_id
+        self.into, self.full, self.then = into, full, then
+        self._conn: sqlite3.Connection | None = None
+
+    def __call__(self) -> Result:
+        conn = connect(self.uri, self.timeout)
+        self._conn = conn
+        try:
+            read_run(conn, self.run_id, self.into, self.full)
+        finally:
+            self._conn = None
+            conn.close()
+        return self.then(self.into)
+
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.interrupt()
+
+
+async def read_in_thread(
+    path: Path,
+    uri: str,
+    timeout: float,
+    run_id: str,
+    into: Accumulator,
+    full: bool,
+    *,
+    then: Callable[[Accumulator], Result],
+) -> Result:
+    """`read_run` into `into` in a thread, then `then(into)` there too; a driver error is a
+    `StoreError` that names `path`; a cancelled await interrupts the read."""
+    read = _ThreadRead(uri, timeout, run_id, into, full, then)
+    try:
+        return await asyncio.to_thread(read)
+    except sqlite3.Error as error:
+        # Not at the top: a worker loads this file by path, with the standard library only.
+        from evaltui.store.errors import explain
+
+        raise explain(error, path) from None
+    except asyncio.CancelledError:
+        read.interrupt()
+        raise

@@ -46,7 +46,7 @@ def _score(row: Sequence[Any]) -> SpanScore:
 
 async def has_traces(store: RunStore) -> bool:
     """Whether the store has evaltui's trace tables (an import or collect ever ran)."""
-    rows = await store._fetch(
+    rows = await store.fetch(
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
         " AND name IN ('evaltui_traces', 'evaltui_spans', 'evaltui_span_scores',"
         " 'evaltui_span_payloads')"
@@ -83,14 +83,14 @@ async def list_traces(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
-    return [_trace(row) for row in await store._fetch(sql, params)]
+    return [_trace(row) for row in await store.fetch(sql, params)]
 
 
 async def traces_for_case(store: RunStore, case_id: str) -> list[TraceSummary]:
     """A case's traces, by `evals.case_id` or by its run and index, oldest first."""
     if not await has_traces(store):
         return []
-    rows = await store._fetch(
+    rows = await store.fetch(
         f"""SELECT {_TRACE_COLUMNS} FROM evaltui_traces WHERE case_id = ?
             UNION
             SELECT {_TRACE_COLUMNS} FROM evaltui_traces WHERE case_id IS NULL
@@ -106,7 +106,7 @@ async def trace_counts(store: RunStore, case_ids: Sequence[str]) -> dict[str, in
     counts = dict.fromkeys(case_ids, 0)
     if not case_ids or not await has_traces(store):
         return counts
-    rows = await store._fetch(
+    rows = await store.fetch(
         """SELECT c.id,
              (SELECT COUNT(*) FROM evaltui_traces t WHERE t.case_id = c.id)
              + (SELECT COUNT(*) FROM evaltui_traces t WHERE t.case_id IS NULL
@@ -121,7 +121,7 @@ async def trace_counts(store: RunStore, case_ids: Sequence[str]) -> dict[str, in
 async def get_trace(store: RunStore, trace_id: str) -> TraceSummary | None:
     if not await has_traces(store):
         return None
-    rows = await store._fetch(
+    rows = await store.fetch(
         f"SELECT {_TRACE_COLUMNS} FROM evaltui_traces WHERE trace_id = ?", (trace_id,)
     )
     return _trace(rows[0]) if rows else None
@@ -136,15 +136,15 @@ async def resolve_trace(store: RunStore, ref: str) -> list[TraceSummary]:
     found = await get_trace(store, ref)
     if found is not None:
         return [found]
-    if await store._fetch("SELECT 1 FROM cases WHERE id = ?", (ref,)):
+    if await store.fetch("SELECT 1 FROM cases WHERE id = ?", (ref,)):
         return await _case_traces_or_fail(store, ref)
     if len(ref) < MIN_PREFIX:
         raise StoreError(f"prefix {ref!r} is too short: give at least {MIN_PREFIX} characters")
-    traces = await store._fetch(
+    traces = await store.fetch(
         "SELECT trace_id FROM evaltui_traces WHERE substr(trace_id, 1, ?) = ? LIMIT 6",
         (len(ref), ref),
     )
-    cases = await store._fetch(
+    cases = await store.fetch(
         "SELECT id FROM cases WHERE substr(id, 1, ?) = ? LIMIT 6", (len(ref), ref)
     )
     matches = [("trace", row[0]) for row in traces] + [("case", row[0]) for row in cases]
@@ -174,7 +174,7 @@ async def trace_spans(store: RunStore, trace_id: str) -> list[Span]:
     """The skeleton of a trace (no big text), in start order."""
     if not await has_traces(store):
         return []
-    rows = await store._fetch(
+    rows = await store.fetch(
         f"SELECT {_SPAN_COLUMNS} FROM evaltui_spans WHERE trace_id = ? ORDER BY start_ns, span_id",
         (trace_id,),
     )
@@ -187,7 +187,7 @@ async def child_spans(store: RunStore, trace_id: str, parent_id: str | None) -> 
         return []
     test = "parent_id IS NULL" if parent_id is None else "parent_id = ?"
     params: tuple[Any, ...] = (trace_id,) if parent_id is None else (trace_id, parent_id)
-    rows = await store._fetch(
+    rows = await store.fetch(
         f"SELECT {_SPAN_COLUMNS} FROM evaltui_spans WHERE trace_id = ? AND {test}"
         " ORDER BY start_ns, span_id",
         params,
@@ -199,7 +199,7 @@ async def trace_scores(store: RunStore, trace_id: str) -> dict[int, list[SpanSco
     """Span scores of a trace, keyed by span pk."""
     if not await has_traces(store):
         return {}
-    rows = await store._fetch(
+    rows = await store.fetch(
         """SELECT span_pk, name, score, threshold, reason, success, evaluation_model, error
            FROM evaltui_span_scores WHERE span_pk IN (SELECT id FROM evaltui_spans
            WHERE trace_id = ?) ORDER BY span_pk, id""",
@@ -222,7 +222,7 @@ async def span_detail(store: RunStore, span_pk: int) -> SpanDetail | None:
     """Input, output, attributes and events of one span."""
     if not await has_traces(store):
         return None
-    rows = await store._fetch(
+    rows = await store.fetch(
         "SELECT span_pk, input, output, attributes, events FROM evaltui_span_payloads"
         " WHERE span_pk = ?",
         (span_pk,),
@@ -252,7 +252,7 @@ async def problem_span_pks(store: RunStore, trace_id: str) -> list[int]:
     """Errored spans and spans with a failing score, in start order (partial indexes)."""
     if not await has_traces(store):
         return []
-    rows = await store._fetch(
+    rows = await store.fetch(
         """SELECT id FROM evaltui_spans WHERE id IN (
              SELECT id FROM evaltui_spans WHERE trace_id = ?1 AND status = 'error'
              UNION
@@ -269,7 +269,7 @@ async def search_spans(store: RunStore, trace_id: str, needle: str) -> set[int]:
     if not needle or not await has_traces(store):
         return set()
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = await store._fetch(
+    rows = await store.fetch(
         """SELECT s.id FROM evaltui_spans s JOIN evaltui_span_payloads p ON p.span_pk = s.id
            WHERE s.trace_id = ?1 AND (s.name LIKE ?2 ESCAPE '\\' OR s.error LIKE ?2 ESCAPE '\\'
              OR p.input LIKE ?2 ESCAPE '\\' OR p.output LIKE ?2 ESCAPE '\\'
@@ -281,11 +281,11 @@ async def search_spans(store: RunStore, trace_id: str, needle: str) -> set[int]:
 
 async def resolve_case_id(store: RunStore, ref: str) -> str:
     """A case id from a full id or a unique prefix of at least four characters."""
-    if await store._fetch("SELECT 1 FROM cases WHERE id = ?", (ref,)):
+    if await store.fetch("SELECT 1 FROM cases WHERE id = ?", (ref,)):
         return ref
     if len(ref) < MIN_PREFIX:
         raise StoreError(f"case id prefix {ref!r} is too short: give at least {MIN_PREFIX}")
-    rows = await store._fetch(
+    rows = await store.fetch(
         "SELECT id FROM cases WHERE substr(id, 1, ?) = ? LIMIT 2", (len(ref), ref)
     )
     if not rows:

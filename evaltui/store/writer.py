@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from evaltui.models import RunSpend
+from evaltui.core.jsonutil import dumps
+from evaltui.core.models import RunSpend
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
     HAS_JUDGEMENTS_SQL,
@@ -44,7 +45,6 @@ from evaltui.store.queries import (
 )
 from evaltui.store.reader import REQUIRED_COLUMNS, check_store_file
 from evaltui.store.schema import PACKAGE_SCHEMA
-from evaltui.traces.jsonutil import dumps
 from evaltui.traces.linking import case_input_keys, trace_input_keys
 from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus, TraceRecord
 

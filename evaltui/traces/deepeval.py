@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-from evaltui.models import DEFAULT_THRESHOLD
+from evaltui.core.jsonutil import dumps
+from evaltui.core.models import DEFAULT_THRESHOLD
+from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_float, as_int
-from evaltui.traces.jsonutil import dumps
 from evaltui.traces.models import CaseLink, SpanKind, SpanRecord, SpanScore, SpanStatus, TraceRecord
 from evaltui.traces.otlp import FieldError
-from evaltui.traces.timefmt import iso_to_ns
 
 SOURCE = "deepeval"
 SPAN_LISTS = ("agentSpans", "llmSpans", "retrieverSpans", "toolSpans", "baseSpans")

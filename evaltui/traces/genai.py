@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evaltui.traces.jsonutil import dumps, maybe_json
+from evaltui.core.jsonutil import dumps, maybe_json
 from evaltui.traces.models import SpanKind, SpanScore
 
 OPERATION_KINDS = {

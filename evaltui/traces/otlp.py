@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_int, evaluation_scores, genai_fields
 from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus
-from evaltui.traces.timefmt import iso_to_ns
 
 CASE_ID_KEY = "evals.case_id"
 CASE_IDX_KEY = "evals.case_idx"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from evaltui.app import EvalTUI, StartAt
-from evaltui.messages import OpenDiff
-from evaltui.screens import RunScreen
-from evaltui.widgets import CaseTable
+from evaltui.ui.app import EvalTUI, StartAt
+from evaltui.ui.messages import OpenDiff
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.widgets import CaseTable
 from tests.derivedstores import lineage
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, settle

@@ -9,13 +9,17 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from evaltui.app import EvalTUI, StartAt
+from evaltui.services.config import Config, ConfigError
+from evaltui.ui.app import EvalTUI, StartAt
 
 FIXED_NOW = 1_795_400_000_000  # a fixed clock: a few days after the real store was written
 
 
-def make_app(path: Path, start: StartAt | None = None) -> EvalTUI:
-    return EvalTUI(path, clock=lambda: FIXED_NOW, start=start)
+def make_app(
+    path: Path, start: StartAt | None = None, config: Config | ConfigError | None = None
+) -> EvalTUI:
+    """The app on `path`, with explicit settings (None: built-in defaults; no file is read)."""
+    return EvalTUI(path, clock=lambda: FIXED_NOW, start=start, config=config)
 
 
 async def settle(pilot: Pilot[None], rounds: int = 3) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 
 from evaltui.jobs import BatchPolled, BatchSubmitted
-from evaltui.widgets.batch_status import BatchStatus
+from evaltui.ui.widgets.batch_status import BatchStatus
 from tests.ui.helpers import plain
 
 

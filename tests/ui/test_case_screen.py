@@ -6,9 +6,10 @@ from pathlib import Path
 
 from textual.widgets import Static, TabbedContent, TextArea
 
-from evaltui.app import StartAt
-from evaltui.screens import CaseScreen, RunScreen
-from evaltui.widgets import CaseTable
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

@@ -11,10 +11,14 @@ from rich.console import Console
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
-from evaltui.app import StartAt
-from evaltui.formatting import sparkline
-from evaltui.messages import OpenDiff
-from evaltui.screens import CaseScreen, DerivedScreen, DiffScreen, RunScreen, RunsScreen
+from evaltui.core.formatting import sparkline
+from evaltui.ui.app import StartAt
+from evaltui.ui.messages import OpenDiff
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.derived import DerivedScreen
+from evaltui.ui.screens.diff import DiffScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.screens.runs import RunsScreen
 from tests.derivedstores import CLAUDE_QA, derived_config, lineage, rejudge
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle

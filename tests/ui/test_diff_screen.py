@@ -9,8 +9,10 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from evaltui.diff import DiffFilter
-from evaltui.screens import DiffCaseScreen, DiffScreen, RunsScreen
-from evaltui.widgets.diff_table import DiffTable
+from evaltui.ui.screens.diff import DiffScreen
+from evaltui.ui.screens.diff_case import DiffCaseScreen
+from evaltui.ui.screens.runs import RunsScreen
+from evaltui.ui.widgets.diff_table import DiffTable
 from tests.ui.helpers import make_app, plain, settle
 
 CLAUDE_QA = "1342ba1e-a935-4f10-9b2c-7a1ff0fda1e7"
@@ -140,7 +142,7 @@ async def test_renumbered_retry_is_paired_by_input(real_store: Path) -> None:
 
 
 async def test_agreement_view(real_store: Path) -> None:
-    from evaltui.screens.agreement import AgreementScreen
+    from evaltui.ui.screens.agreement import AgreementScreen
 
     app = make_app(real_store)
     async with app.run_test(size=(110, 40)) as pilot:
@@ -177,8 +179,8 @@ async def _staged_ends_as_diff_runs(real_store: Path, base_id: str, cand_id: str
     """Open the diff screen, check its first look is marked provisional, let the full diff
     arrive and check the screen ends with `diff_runs`' summary; return the cost line."""
     from evaltui.diff import DiffOptions
-    from evaltui.screens import diff as diff_screen
-    from evaltui.store.compare import diff_runs
+    from evaltui.services.compare import diff_runs
+    from evaltui.ui.screens import diff as diff_screen
 
     app = make_app(real_store)
     firsts: list[str] = []
@@ -225,7 +227,7 @@ async def test_the_full_diff_keeps_the_cursor_case(
 ) -> None:
     import asyncio
 
-    from evaltui.screens import diff as diff_screen
+    from evaltui.ui.screens import diff as diff_screen
 
     release = asyncio.Event()
     full_diff = diff_screen.diff_runs

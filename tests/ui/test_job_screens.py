@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList, ProgressBar, RichLog, Static
 
-from evaltui.app import StartAt
-from evaltui.config import load_config
+from evaltui.core.models import Case
 from evaltui.jobs import CaseResult, JobTotals
-from evaltui.models import Case
-from evaltui.rework import JobPlan, execute
-from evaltui.screens import DerivedScreen, RunScreen
-from evaltui.screens.job import JobScreen, JobSetup
+from evaltui.services.config import Config, ConfigError, load_config
+from evaltui.services.rework import JobPlan, execute
 from evaltui.store import RunStore
 from evaltui.store.writer import StoreWriter
-from evaltui.widgets import CaseTable
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens.derived import DerivedScreen
+from evaltui.ui.screens.job import JobScreen, JobSetup
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 
@@ -101,6 +102,44 @@ async def test_cancel_in_setup_and_rerun_needs_a_task(real_store: Path) -> None:
         assert isinstance(setup, JobSetup) and setup.step == "task"
         assert "which task?" in plain(setup.query_one("#job-heading", Static))
         await pilot.press("escape")
+
+
+async def test_the_app_reads_no_config_file_and_shows_the_settings_it_was_handed(
+    real_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settings are loaded once at entry and handed down: a broken config.toml under
+    XDG_CONFIG_HOME and a broken ./evaltui.toml are never read by the app or its screens
+    (the job setup used to call load_config() itself, reading the developer's own files)."""
+    broken = "this is [not toml\n"
+    (tmp_path / "evaltui").mkdir()
+    (tmp_path / "evaltui" / "config.toml").write_text(broken)
+    (tmp_path / "evaltui.toml").write_text(broken)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError):
+        load_config()  # the files are broken indeed
+    handed = Config()
+    app = make_app(real_store, StartAt(run=GPT_QA), handed)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("J")
+        await settle(pilot)
+        setup = app.screen
+        assert isinstance(setup, JobSetup) and setup.config is handed
+        assert "which judge?" in plain(setup.query_one("#job-heading", Static))
+        await pilot.press("escape")
+
+
+async def test_a_config_error_found_at_entry_is_shown_when_a_job_is_asked_for(
+    real_store: Path,
+) -> None:
+    app = make_app(real_store, StartAt(run=GPT_QA), ConfigError("evaltui.toml: line 1: bad"))
+    async with app.run_test(size=(110, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("J")
+        await settle(pilot)
+        assert isinstance(app.screen, RunScreen)  # the setup closed at once
+        assert any("line 1: bad" in str(n.message) for n in app._notifications)
 
 
 def ten_case_run(builder: StoreBuilder) -> str:

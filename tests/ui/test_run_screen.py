@@ -6,11 +6,13 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from evaltui.app import StartAt
-from evaltui.runview import SortOrder
-from evaltui.screens import CaseScreen, RunScreen, RunsScreen
+from evaltui.core.runview import SortOrder
 from evaltui.store import RunStore
-from evaltui.widgets import CaseTable
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.screens.runs import RunsScreen
+from evaltui.ui.widgets import CaseTable
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

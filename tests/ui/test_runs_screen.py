@@ -6,7 +6,9 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
-from evaltui.screens import HelpScreen, RunScreen, RunsScreen
+from evaltui.ui.screens.help import HelpScreen
+from evaltui.ui.screens.run import RunScreen
+from evaltui.ui.screens.runs import RunsScreen
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, OptionList, RichLog, Static
 
-from evaltui.app import StartAt
-from evaltui.screens import RunsScreen
-from evaltui.screens.job import JobScreen, JobSetup
+from evaltui.services.config import load_config
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens.job import JobScreen, JobSetup
+from evaltui.ui.screens.runs import RunsScreen
 from tests.storebuilder import StoreBuilder
 from tests.ui.helpers import make_app, plain, settle
 
@@ -45,7 +46,7 @@ def judged_store(
 
 async def test_job_screen_final_totals_are_the_stored_ones(judged_store: tuple[Path, str]) -> None:
     path, run = judged_store
-    app = make_app(path, StartAt(run=run))
+    app = make_app(path, StartAt(run=run), load_config())
     async with app.run_test(size=(80, 30)) as pilot:
         await settle(pilot)
         await pilot.press("J")

@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from evaltui.app import StartAt
-from evaltui.screens import CaseScreen, RunsScreen, TraceScreen, TracesScreen
-from evaltui.traces.sample import write_sample_traces
-from evaltui.widgets import CaseTable
-from evaltui.widgets.span_tree import SpanTree
+from evaltui.services.ingest.sample import write_sample_traces
+from evaltui.ui.app import StartAt
+from evaltui.ui.screens.case import CaseScreen
+from evaltui.ui.screens.runs import RunsScreen
+from evaltui.ui.screens.trace import TraceScreen
+from evaltui.ui.screens.traces import TracesScreen
+from evaltui.ui.widgets import CaseTable
+from evaltui.ui.widgets.span_tree import SpanTree
 from tests.ui.helpers import make_app, plain, settle
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"

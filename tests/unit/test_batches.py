@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
-from evaltui.cli_jobs import batch_reporter
-from evaltui.config import Config, load_config
+from evaltui.backends.judges import JudgeInput, Price, PriceTable
+from evaltui.backends.judges.anthropic import AnthropicJudge, custom_id_for
+from evaltui.backends.judges.options import AnthropicJudgeOptions
+from evaltui.cli.jobs import batch_reporter
 from evaltui.jobs import BatchPolled, BatchSubmitted, Job, JobEvent, RunnerOptions
-from evaltui.judges import JudgeInput, Price, PriceTable
-from evaltui.judges.anthropic import AnthropicJudge, custom_id_for
-from evaltui.judges.options import AnthropicJudgeOptions
-from evaltui.rework import JobPlan, StoreBatchLedger, estimate_cost, execute, open_job_run
+from evaltui.services.config import Config, load_config
+from evaltui.services.rework import JobPlan, StoreBatchLedger, estimate_cost, execute, open_job_run
 from evaltui.store import RunStore
 from evaltui.store.writer import StoreWriter
 from tests.fakes.anthropic import FakeAnthropic, error
@@ -306,7 +306,7 @@ async def test_estimate_uses_the_batch_price_for_a_judge_that_will_batch(
         batching.options.model_copy(update={"batch_min_cases": None}),
         prices=setup.config.prices,
     )
-    from evaltui.screens.job import batch_note
+    from evaltui.ui.screens.job import batch_note
 
     store = await RunStore.open(setup.path)
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
 from tests.storebuilder import StoreBuilder
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"
@@ -276,7 +276,7 @@ def test_malformed_json_in_every_column(
 
 def test_headless_commands_do_not_import_textual(real_store: Path) -> None:
     code = (
-        "import sys; from evaltui.cli import main;"
+        "import sys; from evaltui.cli.main import main;"
         f"main(['summary', '1f6b', '--store', {str(real_store)!r}]);"
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
@@ -285,7 +285,8 @@ def test_headless_commands_do_not_import_textual(real_store: Path) -> None:
 
 def test_core_does_not_import_textual() -> None:
     code = (
-        "import sys, evaltui.store, evaltui.models, evaltui.runview, evaltui.textsafe;"
+        "import sys, evaltui.store, evaltui.core.models, evaltui.core.runview,"
+        " evaltui.core.textsafe;"
         "assert 'textual' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from evaltui import cli_traces
-from evaltui.collector import Collector, is_loopback
+from evaltui.cli import traces as cli_traces
+from evaltui.services.ingest.collector import Collector, is_loopback
 from evaltui.store.writer import StoreWriter
 from evaltui.traces.otlp import records_from_document
 from evaltui.traces.otlp_proto import ProtobufError, decode_export_request

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evaltui.config import ConfigError, line_of, load_config
-from evaltui.judges import JudgeError, JudgeInput, Usage
-from evaltui.judges.anthropic import AnthropicJudge
+from evaltui.backends.judges import JudgeError, JudgeInput, Usage
+from evaltui.backends.judges.anthropic import AnthropicJudge
+from evaltui.services.config import ConfigError, line_of, load_config
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def test_runner_options_take_each_backends_concurrency(
 
 
 async def test_task_profiles_and_prompts(dirs: tuple[Path, Path, dict[str, str]]) -> None:
-    from evaltui.models import Prompt
+    from evaltui.core.models import Prompt
 
     _, work, env = dirs
     write(

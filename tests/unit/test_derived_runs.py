@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
+from evaltui.core.models import JsonText, Run, parse_derived
 from evaltui.diff import DiffOptions, Flip, Verdict
 from evaltui.diff.derived import DerivedComparison
-from evaltui.models import JsonText, Run, parse_derived
+from evaltui.services.compare import diff_runs, resolve_ref
+from evaltui.services.derived import load_derived_comparison
 from evaltui.store import RunStore, StoreError
-from evaltui.store.compare import diff_runs, resolve_ref
-from evaltui.store.derived import load_derived_comparison
 from tests.derivedstores import CLAUDE_QA, derived_config, lineage, rejudge
 from tests.storebuilder import BASE_MS, StoreBuilder
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evaltui.core.models import JsonText, Run
 from evaltui.diff import (
     CaseChange,
     ColumnsBuilder,
@@ -23,7 +24,6 @@ from evaltui.diff import (
 from evaltui.diff.engine import js_key_order
 from evaltui.diff.jsonout import to_json_dict
 from evaltui.diff.report import markdown, text
-from evaltui.models import JsonText, Run
 
 Case = tuple[int, str, dict[str, float], bool]  # idx, input text, scores, errored
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
 from tests.storebuilder import StoreBuilder
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"
@@ -177,7 +177,7 @@ def test_threshold_option(real_store: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_diff_does_not_import_textual(real_store: Path) -> None:
     code = (
-        "import sys; from evaltui.cli import main; "
+        "import sys; from evaltui.cli.main import main; "
         f"main(['diff', '1342', '1f6b', '--store', {str(real_store)!r}, '--json']); "
         "assert 'textual' not in sys.modules, 'textual imported'"
     )

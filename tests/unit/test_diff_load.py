@@ -14,11 +14,11 @@ import numpy as np
 import psutil
 import pytest
 
+from evaltui.core.models import JsonText, Run
 from evaltui.diff import ColumnsBuilder, DiffOptions, PairBy, RunColumns, compare, fingerprint
 from evaltui.diff.jsonout import CHUNK, iter_json, to_json_dict
-from evaltui.models import JsonText, Run
+from evaltui.services import compare as loading
 from evaltui.store import RunStore, runload
-from evaltui.store import compare as loading
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"
 CLAUDE_QA = "1342ba1e-a935-4f10-9b2c-7a1ff0fda1e7"

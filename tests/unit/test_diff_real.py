@@ -20,8 +20,8 @@ import pytest
 
 from evaltui.diff import DiffFilter, DiffOptions, PairBy, RunDiff
 from evaltui.diff.jsonout import iter_json, to_json_dict
+from evaltui.services.compare import diff_runs, load_run_columns, resolve_ref
 from evaltui.store import RunStore, StoreError
-from evaltui.store.compare import diff_runs, load_run_columns, resolve_ref
 
 GPT_QA = "1f6bffdc-edc4-4e84-9911-cc81ff59a494"
 CLAUDE_QA = "1342ba1e-a935-4f10-9b2c-7a1ff0fda1e7"

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from evaltui.core.timefmt import iso_to_ns
+from evaltui.services.ingest.importer import ImportFailure, ImportResult, import_file
 from evaltui.store import RunStore
 from evaltui.store import traces as queries
 from evaltui.store.writer import StoreWriter
-from evaltui.traces.importer import ImportFailure, ImportResult, import_file
-from evaltui.traces.timefmt import iso_to_ns
 from tests.conftest import FIXTURES
 from tests.shared import require_shared
 

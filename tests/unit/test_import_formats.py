@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli_traces import main
+from evaltui.cli.traces import main
+from evaltui.services.ingest.importer import ImportFailure, import_file, iter_items
 from evaltui.store.errors import StoreError
 from evaltui.store.writer import LinkOptions, StoreWriter
-from evaltui.traces.importer import ImportFailure, import_file, iter_items
 from evaltui.traces.jsonstream import JsonStream, JsonSyntaxError
 from evaltui.traces.models import SpanRecord
 from evaltui.traces.otlp import records_from_document

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
+from evaltui.backends.judges import JudgeInput, Price, PriceTable
+from evaltui.backends.judges.anthropic import AnthropicJudge, custom_id_for
+from evaltui.backends.judges.options import AnthropicJudgeOptions
 from evaltui.jobs import BatchSubmitted, Job, JobEvent, RetryPolicy, RunnerOptions
-from evaltui.judges import JudgeInput, Price, PriceTable
-from evaltui.judges.anthropic import AnthropicJudge, custom_id_for
-from evaltui.judges.options import AnthropicJudgeOptions
 from tests.fakes.anthropic import FakeAnthropic, error, malformed
 from tests.fakes.http import DROP, HANG
 

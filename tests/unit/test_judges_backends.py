@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from evaltui.backends.judges import BuildContext, JudgeError, JudgeInput, Verdict, create_judge
+from evaltui.backends.judges.openai_compat import OpenAICompatJudge
+from evaltui.backends.judges.prompting import MalformedVerdict, parse_verdict
 from evaltui.jobs import Job, RunnerOptions
-from evaltui.judges import BuildContext, JudgeError, JudgeInput, Verdict, create_judge
-from evaltui.judges.openai_compat import OpenAICompatJudge
-from evaltui.judges.prompting import MalformedVerdict, parse_verdict
 from tests.fakes.anthropic import error
 from tests.fakes.openai import FakeOpenAI, too_many
 

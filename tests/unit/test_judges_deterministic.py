@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaltui.judges import UNDEFINED, JudgeInput, create_judge
-from evaltui.judges.base import JudgeError
-from evaltui.judges.jscompat import (
+from evaltui.backends.base import JudgeError
+from evaltui.backends.judges import UNDEFINED, JudgeInput, create_judge
+from evaltui.core.jscompat import (
     edit_distance,
     js_deep_equal,
     js_json_parse,
@@ -188,7 +188,7 @@ async def test_regex_uses_javascript_flags_and_named_groups() -> None:
 
 
 def test_from_case_reads_expected_as_the_engine_did() -> None:
-    from evaltui.models import Case, JsonText
+    from evaltui.core.models import Case, JsonText
 
     def case(item: str, expected: str | None) -> Case:
         return Case(

@@ -21,15 +21,15 @@ from typing import Any
 
 import pytest
 
+from evaltui.backends.judges import JudgeError, JudgeInput, create_judge
+from evaltui.backends.judges.anthropic import AnthropicJudge
+from evaltui.backends.judges.openai_compat import OpenAICompatJudge
+from evaltui.backends.judges.options import AnthropicJudgeOptions, OpenAICompatOptions
+from evaltui.backends.judges.prompting import data_marker, render_user
+from evaltui.backends.tasks import create_task
+from evaltui.backends.tasks.anthropic import AnthropicPromptTask
+from evaltui.backends.tasks.options import AnthropicTaskOptions
 from evaltui.jobs import Job, RunnerOptions
-from evaltui.judges import JudgeError, JudgeInput, create_judge
-from evaltui.judges.anthropic import AnthropicJudge
-from evaltui.judges.openai_compat import OpenAICompatJudge
-from evaltui.judges.options import AnthropicJudgeOptions, OpenAICompatOptions
-from evaltui.judges.prompting import data_marker, render_user
-from evaltui.tasks import create_task
-from evaltui.tasks.anthropic import AnthropicPromptTask
-from evaltui.tasks.options import AnthropicTaskOptions
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.http import Response
 from tests.fakes.openai import FakeOpenAI
@@ -97,7 +97,7 @@ def test_the_marker_avoids_every_value_even_when_they_carry_its_candidates() -> 
 async def test_slow_sdk_start_up_neither_blocks_the_loop_nor_counts_against_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import evaltui.judges.anthropic as module
+    import evaltui.backends.judges.anthropic as module
 
     real = module.make_client
 
@@ -299,8 +299,8 @@ def test_a_shadowing_plugin_is_reported_once_a_process(
 ) -> None:
     from importlib.metadata import EntryPoint
 
-    import evaltui.judges.plugins as plugins
-    from evaltui.judges.registry import JUDGES
+    import evaltui.backends.plugins as plugins
+    from evaltui.backends.judges.registry import JUDGES
 
     def shadowing(group: str) -> list[EntryPoint]:
         return [EntryPoint(name="exact", value="evil_plugin:Exact", group=group)]
@@ -326,7 +326,7 @@ def test_a_prompt_rerun_records_its_prompt_like_the_web_runner(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from evaltui.cli import main
+    from evaltui.cli.main import main
     from evaltui.diff.context import context_differences
     from evaltui.store import RunStore
 

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from evaltui.judges import BUILTIN_JUDGES, JudgeError, available_judges, create_judge, load_judge
-from evaltui.judges.base import Judge
+from evaltui.backends.base import Judge
+from evaltui.backends.judges import (
+    BUILTIN_JUDGES,
+    JudgeError,
+    available_judges,
+    create_judge,
+    load_judge,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "tests" / "plugin"
@@ -34,8 +40,8 @@ def test_loading_exact_imports_neither_anthropic_nor_textual() -> None:
     run_python(
         """
         import asyncio, sys
-        from evaltui.judges import JudgeInput, create_judge, load_judge
-        import evaltui.config, evaltui.jobs, evaltui.tasks
+        from evaltui.backends.judges import JudgeInput, create_judge, load_judge
+        import evaltui.services.config, evaltui.jobs, evaltui.backends.tasks
         load_judge("exact")
         judge = create_judge("exact")
         asyncio.run(judge.evaluate(JudgeInput(case_id="c", output="a", expected="a")))
@@ -100,8 +106,8 @@ def test_plugin_is_found_through_its_entry_point(plugin_dir: Path, tmp_path: Pat
         f"""
         import asyncio, sys
         from pathlib import Path
-        from evaltui.config import ConfigError, load_config
-        from evaltui.judges import JudgeInput, available_judges, create_judge
+        from evaltui.services.config import ConfigError, load_config
+        from evaltui.backends.judges import JudgeInput, available_judges, create_judge
 
         assert available_judges()["length_ok"] == "evaltui_testplugin:LengthJudge"
         assert "evaltui_testplugin" not in sys.modules   # listed, not imported

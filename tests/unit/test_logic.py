@@ -8,9 +8,9 @@ from array import array
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evaltui.models import CaseStatus, JsonText, Run, RunIndex, case_status
-from evaltui.runview import SortOrder, ViewSpec, next_failing, view_positions
-from evaltui.textsafe import one_line, printable, safe_text
+from evaltui.core.models import CaseStatus, JsonText, Run, RunIndex, case_status
+from evaltui.core.runview import SortOrder, ViewSpec, next_failing, view_positions
+from evaltui.core.textsafe import one_line, printable, safe_text
 
 
 def make_run(config: str | None) -> Run:

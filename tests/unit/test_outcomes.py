@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
+from evaltui.core.models import Case
 from evaltui.jobs import CaseResult, JobTotals
-from evaltui.models import Case
-from evaltui.rework import BadThreshold, JobPlan, execute
+from evaltui.services.rework import BadThreshold, JobPlan, execute
 from evaltui.store import RunStore
 from evaltui.store.writer import StoreWriter
 from tests.fakes.anthropic import FakeAnthropic, error
@@ -415,7 +415,7 @@ class Interrupt(Exception):
 async def partial_then_resume(path: Path, run_id: str, stop_after: int) -> list[JobTotals]:
     """Run a 10-case re-judge, stop it after `stop_after` cases, resume it; the totals the
     resumed attempt reported."""
-    from evaltui.config import load_config
+    from evaltui.services.config import load_config
 
     config = load_config(None)
     profile = config.judge_profile("exact")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
-from evaltui.cli_jobs import parse_selection
+from evaltui.cli.jobs import parse_selection
+from evaltui.cli.main import main
 from evaltui.store import RunStore
 from tests.storebuilder import StoreBuilder
 
@@ -209,10 +209,10 @@ async def test_batch_jobs_record_their_batch_in_the_new_run(
 ) -> None:
     from anthropic import AsyncAnthropic
 
-    from evaltui.config import load_config
-    from evaltui.judges.anthropic import AnthropicJudge
-    from evaltui.judges.options import AnthropicJudgeOptions
-    from evaltui.rework import JobPlan, execute
+    from evaltui.backends.judges.anthropic import AnthropicJudge
+    from evaltui.backends.judges.options import AnthropicJudgeOptions
+    from evaltui.services.config import load_config
+    from evaltui.services.rework import JobPlan, execute
     from evaltui.store.writer import StoreWriter
     from tests.fakes.anthropic import FakeAnthropic
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from evaltui.backends.judges import JudgeInput, TransientError, Usage, Verdict, create_judge
+from evaltui.backends.tasks import TaskResult
 from evaltui.jobs import CallRetrying, CaseResult, Job, JobEvent, RetryPolicy, RunnerOptions
-from evaltui.judges import JudgeInput, TransientError, Usage, Verdict, create_judge
-from evaltui.tasks import TaskResult
 
 
 def items(n: int, output: str = "4") -> list[JudgeInput]:

@@ -12,14 +12,21 @@ from typing import Any
 import pytest
 from anthropic import AsyncAnthropic
 
+from evaltui.backends.errors import AccessDenied
+from evaltui.backends.judges import (
+    BuildContext,
+    JudgeError,
+    JudgeInput,
+    Price,
+    PriceTable,
+    create_judge,
+)
+from evaltui.backends.tasks import create_task
+from evaltui.backends.tasks.anthropic import AnthropicPromptTask, select_prompt
+from evaltui.backends.tasks.http import NO_OUTPUT, HttpTask
+from evaltui.backends.tasks.options import AnthropicTaskOptions
+from evaltui.core.models import Prompt
 from evaltui.jobs import Job, RunnerOptions
-from evaltui.judges import BuildContext, JudgeError, JudgeInput, Price, PriceTable, create_judge
-from evaltui.judges.transient import AccessDenied
-from evaltui.models import Prompt
-from evaltui.tasks import create_task
-from evaltui.tasks.anthropic import AnthropicPromptTask, select_prompt
-from evaltui.tasks.http import NO_OUTPUT, HttpTask
-from evaltui.tasks.options import AnthropicTaskOptions
 from tests.fakes.anthropic import FakeAnthropic, error
 from tests.fakes.http import FakeServer, Request, Response
 

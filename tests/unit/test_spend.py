@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
-from evaltui.config import Profile, load_config
-from evaltui.judges.base import JudgeInput, Verdict
-from evaltui.models import JsonText, Run
-from evaltui.rework import JobPlan
-from evaltui.secrets import MIN_SECRET_CHARS, Redactor
+from evaltui.backends.base import JudgeInput, Verdict
+from evaltui.cli.main import main
+from evaltui.core.models import JsonText, Run
+from evaltui.core.secrets import MIN_SECRET_CHARS, Redactor
+from evaltui.services.config import Profile, load_config
+from evaltui.services.rework import JobPlan
 from evaltui.store import StoreError
 from evaltui.store.writer import JudgementRow, StoreWriter
 from tests.fakes.anthropic import FakeAnthropic
@@ -311,9 +311,9 @@ async def test_batch_verdicts_keep_their_batch_id_and_half_price(
 ) -> None:
     from anthropic import AsyncAnthropic
 
-    from evaltui.judges.anthropic import AnthropicJudge
-    from evaltui.judges.options import AnthropicJudgeOptions
-    from evaltui.rework import execute
+    from evaltui.backends.judges.anthropic import AnthropicJudge
+    from evaltui.backends.judges.options import AnthropicJudgeOptions
+    from evaltui.services.rework import execute
     from evaltui.store import RunStore
 
     run_id = source_run(builder, cases=3)
@@ -367,8 +367,8 @@ def test_an_installed_plugins_options_are_part_of_the_job(
     code = f"""
 import json
 from pathlib import Path
-from evaltui.config import load_config
-from evaltui.rework import JobPlan
+from evaltui.services.config import load_config
+from evaltui.services.rework import JobPlan
 from tests.unit.test_spend import SOURCE
 
 keys = []

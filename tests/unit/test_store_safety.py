@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli import main
+from evaltui.cli.main import main
 from evaltui.store import RunStore, StoreError
 from evaltui.store.writer import JobBusyError, JobClaim, JobLostError, NewRun, StoreWriter
 from tests.storebuilder import StoreBuilder
@@ -383,8 +383,8 @@ def test_immutable_opening_still_leaves_no_side_files(tmp_path: Path) -> None:
 async def test_a_job_cancelled_while_claiming_gives_the_job_up(
     builder: StoreBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evaltui.config import load_config
-    from evaltui.rework import JobPlan, open_job_run
+    from evaltui.services.config import load_config
+    from evaltui.services.rework import JobPlan, open_job_run
 
     run_id = make_store(builder, 3)
     config = load_config(None, cwd=tmp_path, env={"HOME": str(tmp_path)})

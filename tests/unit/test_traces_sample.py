@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from evaltui.cli_traces import main
-from evaltui.traces.sample import write_sample_traces
+from evaltui.cli.traces import main
+from evaltui.services.ingest.sample import write_sample_traces
 from tests.storebuilder import StoreBuilder
 
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from evaltui.services.ingest.importer import import_file
+from evaltui.services.ingest.sample import write_sample_traces
 from evaltui.store import RunStore, StoreError
 from evaltui.store import traces as queries
 from evaltui.store.schema import PACKAGE_TABLES
 from evaltui.store.writer import EVALTUI_TABLES, SCHEMA_VERSION, StoreWriter
-from evaltui.traces.importer import import_file
 from evaltui.traces.models import SpanKind, SpanRecord, SpanStatus
-from evaltui.traces.sample import write_sample_traces
 from tests.conftest import FIXTURES
 from tests.shared import require_shared
 from tests.storebuilder import StoreBuilder

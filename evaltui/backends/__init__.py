@@ -1,0 +1,1 @@
+"""Backends: judges and tasks (registry, context, pricing); no Textual, no SQL."""

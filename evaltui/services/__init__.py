@@ -1,0 +1,1 @@
+"""Use cases: compare, rework (rejudge/rerun), ingest, config (no Textual)."""

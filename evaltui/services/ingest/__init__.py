@@ -1,0 +1,1 @@
+"""Ingest: trace importers, the OTLP receiver and the sample trace writer."""

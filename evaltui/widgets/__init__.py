@@ -1,5 +1,0 @@
-"""Widgets: they show models and report user intent with messages; they know no SQL."""
-
-from evaltui.widgets.case_table import CaseTable
-
-__all__ = ["CaseTable"]
