@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 
 from evaltui.store.errors import StoreError
 from evaltui.store.writer import StoreWriter
+from evaltui.traces import jsonutil
 from evaltui.traces.models import SpanRecord
 from evaltui.traces.otlp import FieldError, records_from_document
 from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
@@ -31,6 +33,16 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_BODY = 16 << 20  # bytes, after decompression
 MAX_HEAD = 64 << 10
 IO_TIMEOUT = 30.0
+# Memory: a request holds its body (<= max_body), its inflated body (<= max_body) and the
+# decoded spans (about 10x the JSON) only while it has one of MAX_PARSING slots; others wait
+# up to BUSY_WAIT seconds for one with their body still unread (in the kernel's buffers), then
+# get 503 with Retry-After. Past MAX_CONNECTIONS open connections a new one gets 503 at once.
+MAX_PARSING = 2
+BUSY_WAIT = 10.0
+RETRY_AFTER = 2  # seconds, in the 503's Retry-After header
+MAX_CONNECTIONS = 256
+DISCARD_PIECE = 64 << 10
+_HEX_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 LINK_EVERY = 5.0  # seconds between two passes that link traces to cases written since
 JSON_TYPE = "application/json"
 PROTOBUF_TYPE = "application/x-protobuf"
@@ -41,6 +53,7 @@ REASONS = {
     405: "Method Not Allowed",
     411: "Length Required",
     413: "Content Too Large",
+    500: "Internal Server Error",
     415: "Unsupported Media Type",
     431: "Request Header Fields Too Large",
     503: "Service Unavailable",
@@ -49,17 +62,21 @@ INVALID_ARGUMENT, UNAVAILABLE = 3, 14
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+    def __init__(
+        self, status: int, message: str, *, close: bool = False, unread: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.close = close
+        self.unread = unread  # the request's body is still to be read (and discarded)
 
 
 @dataclass(slots=True)
 class CollectorStats:
     requests: int = 0
     rejected: int = 0
+    busy: int = 0
     spans: int = 0
     added: int = 0
     duplicates: int = 0
@@ -93,7 +110,7 @@ def decode_body(body: bytes, content_type: str) -> list[SpanRecord]:
         if content_type == PROTOBUF_TYPE:
             document: Any = decode_export_request(body)
         else:
-            document = json.loads(body)
+            document = jsonutil.loads(body)
         return list(records_from_document(document))
     except ProtobufError as error:
         raise HttpError(400, f"bad protobuf body: {error}") from None
@@ -124,9 +141,16 @@ class Collector:
         *,
         max_body: int = DEFAULT_MAX_BODY,
         log: Callable[[str], None] | None = None,
+        max_parsing: int = MAX_PARSING,
+        busy_wait: float = BUSY_WAIT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.writer = writer
         self.max_body = max_body
+        self.busy_wait = busy_wait
+        self.max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_parsing)
+        self._connections = 0
         self.stats = CollectorStats()
         self._log = log or (lambda _message: None)
         self._lock = asyncio.Lock()
@@ -172,12 +196,19 @@ class Collector:
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections += 1
         try:
+            if self._connections > self.max_connections:
+                self.stats.busy += 1
+                body, content_type = status_body(UNAVAILABLE, "too many connections", False)
+                await self._respond(writer, 503, body, content_type, False)
+                return
             while await self._one_request(reader, writer):
                 pass
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass
         finally:
+            self._connections -= 1
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
@@ -198,17 +229,58 @@ class Collector:
         method, path, version, headers = self._parse_head(head)
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         protobuf = headers.get("content-type", "").split(";")[0].strip() == PROTOBUF_TYPE
+        extra: dict[str, str] = {}
         try:
-            status, body, content_type = await self._serve(method, path, headers, reader, writer)
+            try:
+                status, body, content_type = await self._serve(
+                    method, path, headers, reader, writer
+                )
+            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+                raise
+            except HttpError:
+                raise
+            except asyncio.LimitOverrunError:
+                message = "a chunk-size or trailer line is too long"
+                raise HttpError(400, message, close=True) from None
+            except Exception as error:  # never drop a request without an answer
+                self._log(f"could not take a request: {type(error).__name__}: {error}")
+                message = f"internal error: {type(error).__name__}"
+                raise HttpError(500, message, close=True) from None
         except HttpError as error:
             self.stats.rejected += 1
             if error.status == 400:
                 self._log(f"rejected a request: {error.message}")
+            if error.status == 503:
+                extra["Retry-After"] = str(RETRY_AFTER)
+                if error.unread and not await self._discard(headers, reader):
+                    error.close = True
             code = UNAVAILABLE if error.status == 503 else INVALID_ARGUMENT
             body, content_type = status_body(code, error.message, protobuf)
             status, keep = error.status, keep and not error.close
-        await self._respond(writer, status, body, content_type, keep)
+        await self._respond(writer, status, body, content_type, keep, extra)
         return keep
+
+    async def _discard(self, headers: dict[str, str], reader: asyncio.StreamReader) -> bool:
+        """Read and drop a body we will not take (so the client reads our answer); False
+        when it cannot be done within the size and time limits (then the connection closes)."""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return False
+        length_text = headers.get("content-length", "")
+        if not (length_text.isascii() and length_text.isdigit()):
+            return False
+        if int(length_text) > self.max_body:
+            return False
+        left = int(length_text)
+        try:
+            async with asyncio.timeout(IO_TIMEOUT):
+                while left:
+                    piece = await reader.read(min(left, DISCARD_PIECE))
+                    if not piece:
+                        return False
+                    left -= len(piece)
+        except TimeoutError:
+            return False
+        return True
 
     @staticmethod
     def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
@@ -248,11 +320,20 @@ class Collector:
             raise HttpError(
                 415, f"content encoding {encoding!r} is not supported (use gzip)", close=True
             )
-        body = await self._read_body(headers, reader, writer)
-        if encoding == "gzip":
-            body = gunzip(body, self.max_body)
-        records = await asyncio.to_thread(decode_body, body, content_type)
-        await self._store(records)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.busy_wait)
+        except TimeoutError:
+            self.stats.busy += 1
+            raise HttpError(503, "the receiver is busy, retry later", unread=True) from None
+        try:
+            body = await self._read_body(headers, reader, writer)
+            if encoding == "gzip":
+                body = await asyncio.to_thread(gunzip, body, self.max_body)
+            records = await asyncio.to_thread(decode_body, body, content_type)
+            del body
+            await self._store(records)
+        finally:
+            self._slots.release()
         if content_type == PROTOBUF_TYPE:
             return 200, b"", PROTOBUF_TYPE
         return 200, b"{}", JSON_TYPE
@@ -266,12 +347,10 @@ class Collector:
             raise HttpError(411, "a Content-Length header is required", close=True)
         length = 0
         if not chunked:
-            try:
-                length = int(length_text or "")
-            except ValueError:
-                raise HttpError(400, "bad Content-Length", close=True) from None
-            if length < 0:
+            digits = length_text or ""
+            if not (digits.isascii() and digits.isdigit()):
                 raise HttpError(400, "bad Content-Length", close=True)
+            length = int(digits)
             if length > self.max_body:
                 raise HttpError(413, f"body is larger than {self.max_body} bytes", close=True)
         if headers.get("expect", "").lower() == "100-continue":
@@ -285,10 +364,10 @@ class Collector:
         total = 0
         while True:
             line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise HttpError(400, "bad chunk size", close=True) from None
+            digits = line.split(b";", 1)[0].strip()
+            if not _HEX_SIZE.fullmatch(digits):  # int(..., 16) takes "-1", "0x1f" and "1_0"
+                raise HttpError(400, f"bad chunk size {digits[:20]!r}", close=True)
+            size = int(digits, 16)
             if size == 0:
                 while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
                     pass
@@ -319,10 +398,17 @@ class Collector:
             return batch.counts.spans, batch.counts.duplicates
 
     async def _respond(
-        self, writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str, keep: bool
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        content_type: str,
+        keep: bool,
+        extra: dict[str, str] | None = None,
     ) -> None:
+        more = "".join(f"{name}: {value}\r\n" for name, value in (extra or {}).items())
         head = (
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n{more}"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
             f"Connection: {'keep-alive' if keep else 'close'}\r\n"
             f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"

@@ -31,7 +31,7 @@ from uuid import uuid4
 
 from evaltui.models import DEFAULT_THRESHOLD
 from evaltui.traces.genai import as_float, as_int
-from evaltui.traces.jsonutil import dumps
+from evaltui.traces.jsonutil import dumps, int64
 from evaltui.traces.models import CaseLink, SpanKind, SpanRecord, SpanScore, SpanStatus, TraceRecord
 from evaltui.traces.otlp import FieldError
 from evaltui.traces.timefmt import iso_to_ns
@@ -192,8 +192,8 @@ def _span(raw: Any, trace_id: str, field_path: str) -> SpanRecord:
         status=status,
         error=None if error is None else str(error),
         model=None if raw.get("model") is None else str(raw["model"]),
-        tokens_in=as_int(raw.get("inputTokenCount")),
-        tokens_out=as_int(raw.get("outputTokenCount")),
+        tokens_in=int64(as_int(raw.get("inputTokenCount"))),
+        tokens_out=int64(as_int(raw.get("outputTokenCount"))),
         cost=_cost(raw),
         input=_json_text(raw.get("input")),
         output=_json_text(raw.get("output")),
