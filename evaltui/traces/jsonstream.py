@@ -6,6 +6,10 @@ structure it cares about (`object_keys`, `array_items`) while decoding each smal
 needs whole (`read_value`), such as one OTLP span. Memory is the buffer plus the largest
 single value read whole, never the file. A file may hold one JSON value, JSON lines, or
 several values one after another (the OpenTelemetry SDK's console exporter writes that).
+
+Kept over ijson (issue 9), measured by bench/bench_json_stream.py: handing the 100,000 span
+dicts of a 55 MiB OTLP/JSON file to the caller takes 0.83 s median here and 0.96 s with
+ijson 3.6's C backend (yajl2_c), which also gives no line numbers for errors.
 """
 
 from __future__ import annotations
