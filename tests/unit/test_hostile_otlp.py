@@ -212,7 +212,8 @@ SIZED = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\
         (SIZED + b"Content-Length: -5\r\n\r\n", b"400"),
         (SIZED + b"Content-Length: +2\r\n\r\n{}", b"400"),
         (SIZED + b"Content-Length: 1_0\r\n\r\n" + b"{}" * 5, b"400"),
-        (SIZED + b"Content-Length: 99999999999999999999999\r\n\r\n", b"413"),
+        (SIZED + b"Content-Length: 99999999999999999999999\r\n\r\n", b"400"),
+        (SIZED + b"Content-Length: 999999999\r\n\r\n{}", b"413"),
         (SIZED + b"Content-Length: 6\r\n\r\n[1,2,]", b"400"),
         (SIZED + b"Content-Length: 12\r\n\r\n\"\\ud800\" \"x\"", b"400"),
         (SIZED + b"Content-Length: 4\r\nContent-Encoding: gzip\r\n\r\nabcd", b"400"),
@@ -227,7 +228,8 @@ SIZED = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\
         "length-negative",
         "length-plus",
         "length-underscore",
-        "length-huge",
+        "length-past-64-bits",
+        "length-too-large",
         "bad-json",
         "not-an-object",
         "bad-gzip",
@@ -239,7 +241,7 @@ async def test_every_malformed_request_gets_a_status(
 ) -> None:
     _, port, _ = server
     line = await raw(port, request_bytes)
-    assert line.startswith(b"HTTP/1.1 " + status), line
+    assert line.startswith(b"HTTP/1.") and line[8:12] == b" " + status, line
 
 
 async def test_busy_receiver_answers_503_with_retry_after(

@@ -220,7 +220,7 @@ async def test_json_schema_takes_full_json_schema_but_no_remote_reference() -> N
     judge = create_judge("json_schema", options={"schema": {"unevaluatedProperties": False}})
     verdict = await judge.evaluate(JudgeInput(case_id="c", output='{"a": 1}'))
     assert verdict.score == 0.0 and verdict.reason and "'a' was unexpected" in verdict.reason
-    with pytest.raises(JudgeError, match="not valid under any of the given schemas|is not of type"):
+    with pytest.raises(JudgeError, match=r"invalid schema: "):
         create_judge("json_schema", options={"schema": {"type": "nonsense"}})
     with pytest.raises(JudgeError, match="only local references"):
         create_judge("json_schema", options={"schema": {"$ref": "https://example.com/s.json"}})
