@@ -18,16 +18,16 @@ import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from evaltui.store.errors import StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.traces import jsonutil
 from evaltui.traces.models import SpanRecord
 from evaltui.traces.otlp import FieldError, records_from_document
-from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
+
+if TYPE_CHECKING:  # aiohttp and protobuf load when `collect` runs, not with every command
+    from aiohttp import web
 
 DEFAULT_PORT = 4318
 DEFAULT_HOST = "127.0.0.1"
@@ -90,6 +90,8 @@ def status_body(code: int, message: str, protobuf: bool) -> tuple[bytes, str]:
 
 def decode_body(body: bytes, content_type: str) -> list[SpanRecord]:
     """Every span of one request body, or `HttpError(400)` naming what is wrong."""
+    from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
+
     try:
         if content_type == PROTOBUF_TYPE:
             document: Any = decode_export_request(body)
@@ -144,6 +146,8 @@ class Collector:
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
         """Listen; returns the bound address (port 0 picks a free port)."""
+        from aiohttp import web
+
         app = web.Application(client_max_size=self.max_body)
         app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(
@@ -157,9 +161,7 @@ class Collector:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         self._linker = asyncio.create_task(self._link_loop())
-        server = site._server  # the bound port when port is 0
-        assert isinstance(server, asyncio.base_events.Server)
-        bound = server.sockets[0].getsockname()
+        bound = self._runner.addresses[0]  # the port picked when port is 0
         return str(bound[0]), int(bound[1])
 
     async def serve_forever(self) -> None:
@@ -191,6 +193,8 @@ class Collector:
     # -- HTTP -------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         protobuf = request.content_type == PROTOBUF_TYPE
         try:
             try:
@@ -218,6 +222,8 @@ class Collector:
             return response
 
     async def _serve(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         if request.path != "/v1/traces":
             raise HttpError(
                 404, f"no endpoint {request.path}: send traces to POST /v1/traces", close=True
@@ -262,6 +268,8 @@ class Collector:
         return web.Response(body=b"{}", content_type=JSON_TYPE)
 
     async def _read_body(self, request: web.Request) -> bytes:
+        from aiohttp import web
+
         try:
             async with asyncio.timeout(IO_TIMEOUT):
                 return await request.read()
