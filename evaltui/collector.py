@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,11 +42,15 @@ MAX_PARSING = 2
 BUSY_WAIT = 10.0
 RETRY_AFTER = 2  # seconds, in the 503's Retry-After header
 MAX_WAITING = 256  # requests waiting for a slot; past that a new one gets 503 at once
-KEEPALIVE = 75.0
+KEEPALIVE = IO_TIMEOUT  # aiohttp closes a connection idle or mid-head this long
 LINK_EVERY = 5.0  # seconds between two passes that link traces to cases written since
 JSON_TYPE = "application/json"
 PROTOBUF_TYPE = "application/x-protobuf"
 INVALID_ARGUMENT, UNAVAILABLE = 3, 14
+# aiohttp logs a traceback for each malformed request it answers 400; the client has its answer
+_HTTP_LOG = logging.getLogger("evaltui.collector.http")
+_HTTP_LOG.addHandler(logging.NullHandler())
+_HTTP_LOG.propagate = False
 
 
 class HttpError(Exception):
@@ -154,6 +159,7 @@ class Collector:
             app,
             handle_signals=False,
             access_log=None,
+            logger=_HTTP_LOG,
             auto_decompress=False,  # gunzip below, with the size limit applied while inflating
             keepalive_timeout=KEEPALIVE,
         )

@@ -271,3 +271,24 @@ async def test_busy_receiver_answers_503_with_retry_after(
     finally:
         await collector.close()
         writer.close()
+
+
+async def test_a_connection_stalled_mid_head_is_closed(
+    builder: StoreBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evaltui.collector
+
+    monkeypatch.setattr(evaltui.collector, "KEEPALIVE", 0.5)
+    writer = StoreWriter.open(builder.path, busy_timeout_ms=100)
+    writer.ensure_schema()
+    collector = Collector(writer)
+    _, port = await collector.start("127.0.0.1", 0)
+    try:
+        reader, stalled = await asyncio.open_connection("127.0.0.1", port)
+        stalled.write(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        await stalled.drain()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed by the server
+        stalled.close()
+    finally:
+        await collector.close()
+        writer.close()
