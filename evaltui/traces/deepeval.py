@@ -31,7 +31,7 @@ from uuid import uuid4
 
 from evaltui.models import DEFAULT_THRESHOLD
 from evaltui.traces.genai import as_float, as_int
-from evaltui.traces.jsonutil import dumps, int64
+from evaltui.traces.jsonutil import INT64_MAX, dumps, int64
 from evaltui.traces.models import CaseLink, SpanKind, SpanRecord, SpanScore, SpanStatus, TraceRecord
 from evaltui.traces.otlp import FieldError
 from evaltui.traces.timefmt import iso_to_ns
@@ -119,7 +119,10 @@ def _ns(value: Any, field_path: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value * 1_000_000_000)  # epoch seconds
+        scaled = value * 1_000_000_000  # epoch seconds
+        if not 0 <= scaled <= INT64_MAX:  # also NaN and infinities
+            raise FieldError(field_path, f"{value!r} seconds is not a time that can be stored")
+        return int(scaled)
     if not isinstance(value, str):
         raise FieldError(field_path, f"expected an ISO-8601 time, got {value!r}")
     try:

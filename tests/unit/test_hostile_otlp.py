@@ -292,3 +292,15 @@ async def test_a_connection_stalled_mid_head_is_closed(
     finally:
         await collector.close()
         writer.close()
+
+
+def test_import_of_a_deepeval_time_past_int64_fails_with_a_reason(
+    tmp_path: Path, store: Path
+) -> None:
+    span = {"uuid": "s", "name": "x", "startTime": 1e300}
+    run = {"testCases": [{"name": "a", "input": "q", "trace": {"uuid": "t", "llmSpans": [span]}}]}
+    path = tmp_path / "de.json"
+    path.write_text(json.dumps(run))
+    with StoreWriter.open(store) as writer, pytest.raises(ImportFailure, match="startTime"):
+        import_file(writer, path)
+    assert main(["import", str(path), "--store", str(store)]) == 2
