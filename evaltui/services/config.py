@@ -82,6 +82,9 @@ class _FileModel(BaseModel):
 
 
 # -- where a key is written (tomllib gives values, not positions) -------------------------
+# Kept (issue 9): tomllib's own syntax errors say "(at line N, column M)", but validation
+# errors (an unknown key, a bad value) need the line of a key, which neither tomllib nor
+# tomlkit (which keeps formatting, not positions) gives; this locator is 60 lines.
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-from evaltui.core.jsonutil import dumps
+from evaltui.core.jsonutil import INT64_MAX, dumps, int64
 from evaltui.core.models import DEFAULT_THRESHOLD
 from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_float, as_int
@@ -119,7 +119,10 @@ def _ns(value: Any, field_path: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value * 1_000_000_000)  # epoch seconds
+        scaled = value * 1_000_000_000  # epoch seconds
+        if not 0 <= scaled <= INT64_MAX:  # also NaN and infinities
+            raise FieldError(field_path, f"{value!r} seconds is not a time that can be stored")
+        return int(scaled)
     if not isinstance(value, str):
         raise FieldError(field_path, f"expected an ISO-8601 time, got {value!r}")
     try:
@@ -192,8 +195,8 @@ def _span(raw: Any, trace_id: str, field_path: str) -> SpanRecord:
         status=status,
         error=None if error is None else str(error),
         model=None if raw.get("model") is None else str(raw["model"]),
-        tokens_in=as_int(raw.get("inputTokenCount")),
-        tokens_out=as_int(raw.get("outputTokenCount")),
+        tokens_in=int64(as_int(raw.get("inputTokenCount"))),
+        tokens_out=int64(as_int(raw.get("outputTokenCount"))),
         cost=_cost(raw),
         input=_json_text(raw.get("input")),
         output=_json_text(raw.get("output")),

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evaltui.core.jsonutil import dumps, maybe_json
+from evaltui.core.jsonutil import dumps, int64, maybe_json
 from evaltui.traces.models import SpanKind, SpanScore
 
 OPERATION_KINDS = {
@@ -167,8 +167,8 @@ def genai_fields(attributes: dict[str, Any], events: list[dict[str, Any]]) -> Ge
     return GenAIFields(
         kind=span_kind(attributes),
         model=None if model is None else str(model),
-        tokens_in=as_int(_first(attributes, TOKENS_IN_KEYS)),
-        tokens_out=as_int(_first(attributes, TOKENS_OUT_KEYS)),
+        tokens_in=int64(as_int(_first(attributes, TOKENS_IN_KEYS))),
+        tokens_out=int64(as_int(_first(attributes, TOKENS_OUT_KEYS))),
         cost=as_float(_first(attributes, COST_KEYS)),
         input=_content(input_value),
         output=_content(output_value),

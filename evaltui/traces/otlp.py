@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from evaltui.core.jsonutil import INT64_MAX, int64
 from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_int, evaluation_scores, genai_fields
 from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus
@@ -113,6 +114,8 @@ def parse_nanos(value: Any, field: str, *, required: bool) -> int | None:
     number = as_int(value)
     if number is None or number < 0:
         raise FieldError(field, f"expected a non-negative integer of nanoseconds, got {value!r}")
+    if number > INT64_MAX:
+        raise FieldError(field, f"{number} ns is past 2^63-1, the largest time that can be stored")
     return number
 
 
@@ -129,8 +132,11 @@ def any_value(value: Any, field: str) -> Any:
     if "boolValue" in value or "bool_value" in value:
         return bool(get(value, "boolValue", "bool_value"))
     if "intValue" in value or "int_value" in value:
-        number = as_int(get(value, "intValue", "int_value"))
+        raw_int = get(value, "intValue", "int_value")
+        number = as_int(raw_int)
         if number is None:
+            if isinstance(raw_int, str) and raw_int.strip().lstrip("+-").isdigit():
+                return raw_int.strip()  # past Python's 4,300-digit limit: kept as text
             raise FieldError(field, "intValue is not an integer")
         return number
     if "doubleValue" in value or "double_value" in value:
@@ -221,7 +227,8 @@ def case_link(span_attributes: dict[str, Any], resource: dict[str, Any]) -> Case
         value = span_attributes.get(key)
         return resource.get(key) if value is None or value == "" else value
 
-    case_id, run_id, case_idx = pick(CASE_ID_KEY), pick(RUN_ID_KEY), as_int(pick(CASE_IDX_KEY))
+    case_id, run_id = pick(CASE_ID_KEY), pick(RUN_ID_KEY)
+    case_idx = int64(as_int(pick(CASE_IDX_KEY)))
     link = CaseLink(
         case_id=str(case_id) if case_id not in (None, "") else None,
         run_id=str(run_id) if run_id not in (None, "") else None,

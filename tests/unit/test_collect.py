@@ -290,7 +290,8 @@ async def test_chunked_bodies_and_a_raw_bad_request(server: Server, doc: dict[st
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"NONSENSE\r\n\r\n")
     await writer.drain()
-    assert (await reader.readline()).startswith(b"HTTP/1.1 400")
+    line = await reader.readline()  # aiohttp answers an unparsable request line in HTTP/1.0
+    assert line.startswith(b"HTTP/1.") and line[8:12] == b" 400"
     writer.close()
 
 

@@ -1,12 +1,13 @@
 """`evaltui collect`: an OTLP/HTTP trace receiver that writes into the store as spans arrive.
 
-A minimal HTTP/1.1 server on asyncio's streams (no web framework): `POST /v1/traces` with
-an `application/json` or `application/x-protobuf` body, optionally gzip-compressed, as every
-OpenTelemetry OTLP/HTTP exporter sends. Each request is converted whole, then written in one
-transaction, so a bad or failed request leaves nothing behind. Answers follow the OTLP spec:
-200 with an empty `ExportTraceServiceResponse`, 400 with a `google.rpc.Status` for a bad
-body, 413 past the size limit, 415 for another content type or encoding, and 503 (which
-exporters retry) while another process holds the store's write lock.
+An aiohttp server (its HTTP parser: request line, headers, chunked framing; its limits: body
+size, keep-alive): `POST /v1/traces` with an `application/json` or `application/x-protobuf`
+body, optionally gzip-compressed, as every OpenTelemetry OTLP/HTTP exporter sends. Each request
+is converted whole, then written in one transaction, so a bad or failed request leaves nothing
+behind. Answers follow the OTLP spec: 200 with an empty `ExportTraceServiceResponse`, 400 with
+a `google.rpc.Status` for a bad body, 413 past the size limit, 415 for another content type or
+encoding, and 503 with Retry-After (which exporters retry) while the receiver is busy or
+another process holds the store's write lock. Every request gets an answer.
 """
 
 from __future__ import annotations
@@ -14,38 +15,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
+import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from evaltui.core import jsonutil
 from evaltui.store.errors import StoreError
 from evaltui.store.writer import StoreWriter
 from evaltui.traces.models import SpanRecord
 from evaltui.traces.otlp import FieldError, records_from_document
-from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
+
+if TYPE_CHECKING:  # aiohttp and protobuf load when `collect` runs, not with every command
+    from aiohttp import web
 
 DEFAULT_PORT = 4318
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_BODY = 16 << 20  # bytes, after decompression
-MAX_HEAD = 64 << 10
 IO_TIMEOUT = 30.0
+# Memory: a request holds its body (<= max_body), its inflated body (<= max_body) and the
+# decoded spans (about 10x the JSON) only while it has one of MAX_PARSING slots; others wait
+# up to BUSY_WAIT seconds for one with their body still unread (in the kernel's buffers), then
+# get 503 with Retry-After (aiohttp reads and drops their body, so the client sees the answer).
+MAX_PARSING = 2
+BUSY_WAIT = 10.0
+RETRY_AFTER = 2  # seconds, in the 503's Retry-After header
+MAX_WAITING = 256  # requests waiting for a slot; past that a new one gets 503 at once
+KEEPALIVE = IO_TIMEOUT  # aiohttp closes a connection idle or mid-head this long
 LINK_EVERY = 5.0  # seconds between two passes that link traces to cases written since
 JSON_TYPE = "application/json"
 PROTOBUF_TYPE = "application/x-protobuf"
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    431: "Request Header Fields Too Large",
-    503: "Service Unavailable",
-}
 INVALID_ARGUMENT, UNAVAILABLE = 3, 14
+# aiohttp logs a traceback for each malformed request it answers 400; the client has its answer
+_HTTP_LOG = logging.getLogger("evaltui.collector.http")
+_HTTP_LOG.addHandler(logging.NullHandler())
+_HTTP_LOG.propagate = False
 
 
 class HttpError(Exception):
@@ -60,6 +65,7 @@ class HttpError(Exception):
 class CollectorStats:
     requests: int = 0
     rejected: int = 0
+    busy: int = 0
     spans: int = 0
     added: int = 0
     duplicates: int = 0
@@ -89,11 +95,13 @@ def status_body(code: int, message: str, protobuf: bool) -> tuple[bytes, str]:
 
 def decode_body(body: bytes, content_type: str) -> list[SpanRecord]:
     """Every span of one request body, or `HttpError(400)` naming what is wrong."""
+    from evaltui.traces.otlp_proto import ProtobufError, decode_export_request
+
     try:
         if content_type == PROTOBUF_TYPE:
             document: Any = decode_export_request(body)
         else:
-            document = json.loads(body)
+            document = jsonutil.loads(body)
         return list(records_from_document(document))
     except ProtobufError as error:
         raise HttpError(400, f"bad protobuf body: {error}") from None
@@ -124,35 +132,54 @@ class Collector:
         *,
         max_body: int = DEFAULT_MAX_BODY,
         log: Callable[[str], None] | None = None,
+        max_parsing: int = MAX_PARSING,
+        busy_wait: float = BUSY_WAIT,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self.writer = writer
         self.max_body = max_body
+        self.busy_wait = busy_wait
+        self.max_waiting = max_waiting
         self.stats = CollectorStats()
         self._log = log or (lambda _message: None)
         self._lock = asyncio.Lock()
-        self._server: asyncio.Server | None = None
+        self._slots = asyncio.Semaphore(max_parsing)
+        self._waiting = 0
+        self._runner: web.AppRunner | None = None
         self._linker: asyncio.Task[None] | None = None
         self._dirty = False
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
         """Listen; returns the bound address (port 0 picks a free port)."""
-        self._server = await asyncio.start_server(self._connection, host, port, limit=MAX_HEAD)
+        from aiohttp import web
+
+        app = web.Application(client_max_size=self.max_body)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            logger=_HTTP_LOG,
+            auto_decompress=False,  # gunzip below, with the size limit applied while inflating
+            keepalive_timeout=KEEPALIVE,
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
         self._linker = asyncio.create_task(self._link_loop())
-        bound = self._server.sockets[0].getsockname()
+        bound = self._runner.addresses[0]  # the port picked when port is 0
         return str(bound[0]), int(bound[1])
 
     async def serve_forever(self) -> None:
-        assert self._server is not None
-        await self._server.serve_forever()
+        await asyncio.Event().wait()
 
     async def close(self) -> None:
         if self._linker is not None:
             self._linker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._linker
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        if self._runner is not None:
+            await self._runner.cleanup()
         async with self._lock:
             with contextlib.suppress(StoreError):
                 await asyncio.to_thread(self.writer.link_pending)
@@ -171,134 +198,96 @@ class Collector:
 
     # -- HTTP -------------------------------------------------------------------------------
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while await self._one_request(reader, writer):
-                pass
-        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
 
-    async def _one_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bool:
-        """Serve one request; False when the connection should close."""
+        protobuf = request.content_type == PROTOBUF_TYPE
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IO_TIMEOUT)
-        except asyncio.IncompleteReadError as error:
-            if error.partial:
-                await self._respond(writer, 400, b"incomplete request\n", "text/plain", False)
-            return False
-        except asyncio.LimitOverrunError:
-            await self._respond(writer, 431, b"request head too large\n", "text/plain", False)
-            return False
-        method, path, version, headers = self._parse_head(head)
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        protobuf = headers.get("content-type", "").split(";")[0].strip() == PROTOBUF_TYPE
-        try:
-            status, body, content_type = await self._serve(method, path, headers, reader, writer)
+            try:
+                return await self._serve(request)
+            except HttpError:
+                raise
+            except Exception as error:  # never drop a request without an answer
+                self._log(f"could not take a request: {type(error).__name__}: {error}")
+                message = f"internal error: {type(error).__name__}"
+                raise HttpError(500, message, close=True) from None
         except HttpError as error:
             self.stats.rejected += 1
             if error.status == 400:
                 self._log(f"rejected a request: {error.message}")
+            headers = {"Retry-After": str(RETRY_AFTER)} if error.status == 503 else {}
+            if error.close:
+                headers["Connection"] = "close"
             code = UNAVAILABLE if error.status == 503 else INVALID_ARGUMENT
             body, content_type = status_body(code, error.message, protobuf)
-            status, keep = error.status, keep and not error.close
-        await self._respond(writer, status, body, content_type, keep)
-        return keep
+            response = web.Response(
+                status=error.status, body=body, content_type=content_type, headers=headers
+            )
+            if error.close:
+                response.force_close()
+            return response
 
-    @staticmethod
-    def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3:
-            return "", "", "", {}
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name:
-                key = name.strip().lower()
-                headers[key] = (
-                    f"{headers[key]},{value.strip()}" if key in headers else value.strip()
-                )
-        return parts[0], parts[1].split("?", 1)[0], parts[2], headers
+    async def _serve(self, request: web.Request) -> web.Response:
+        from aiohttp import web
 
-    async def _serve(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> tuple[int, bytes, str]:
-        if not method:
-            raise HttpError(400, "malformed request line", close=True)
-        if path != "/v1/traces":
-            raise HttpError(404, f"no endpoint {path}: send traces to POST /v1/traces", close=True)
-        if method != "POST":
+        if request.path != "/v1/traces":
+            raise HttpError(
+                404, f"no endpoint {request.path}: send traces to POST /v1/traces", close=True
+            )
+        if request.method != "POST":
             raise HttpError(405, "use POST /v1/traces", close=True)
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = request.content_type.lower()
         if content_type not in (JSON_TYPE, PROTOBUF_TYPE):
             raise HttpError(415, f"content type must be {JSON_TYPE} or {PROTOBUF_TYPE}", close=True)
-        encoding = headers.get("content-encoding", "identity").strip().lower()
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip"):
             raise HttpError(
                 415, f"content encoding {encoding!r} is not supported (use gzip)", close=True
             )
-        body = await self._read_body(headers, reader, writer)
-        if encoding == "gzip":
-            body = gunzip(body, self.max_body)
-        records = await asyncio.to_thread(decode_body, body, content_type)
-        await self._store(records)
-        if content_type == PROTOBUF_TYPE:
-            return 200, b"", PROTOBUF_TYPE
-        return 200, b"{}", JSON_TYPE
-
-    async def _read_body(
-        self, headers: dict[str, str], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bytes:
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-        length_text = headers.get("content-length")
-        if not chunked and length_text is None:
+        length = request.content_length
+        if length is None and "chunked" not in request.headers.get("Transfer-Encoding", ""):
             raise HttpError(411, "a Content-Length header is required", close=True)
-        length = 0
-        if not chunked:
-            try:
-                length = int(length_text or "")
-            except ValueError:
-                raise HttpError(400, "bad Content-Length", close=True) from None
-            if length < 0:
-                raise HttpError(400, "bad Content-Length", close=True)
-            if length > self.max_body:
-                raise HttpError(413, f"body is larger than {self.max_body} bytes", close=True)
-        if headers.get("expect", "").lower() == "100-continue":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if not chunked:
-            return await asyncio.wait_for(reader.readexactly(length), IO_TIMEOUT)
-        return await asyncio.wait_for(self._read_chunked(reader), IO_TIMEOUT)
+        if length is not None and length > self.max_body:
+            raise HttpError(413, f"body is larger than {self.max_body} bytes", close=True)
+        if self._waiting >= self.max_waiting:
+            self.stats.busy += 1
+            raise HttpError(503, "the receiver is busy, retry later", close=True)
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.busy_wait)
+        except TimeoutError:
+            self.stats.busy += 1
+            raise HttpError(503, "the receiver is busy, retry later") from None
+        finally:
+            self._waiting -= 1
+        try:
+            body = await self._read_body(request)
+            if encoding == "gzip":
+                body = await asyncio.to_thread(gunzip, body, self.max_body)
+            records = await asyncio.to_thread(decode_body, body, content_type)
+            del body
+            await self._store(records)
+        finally:
+            self._slots.release()
+        if content_type == PROTOBUF_TYPE:
+            return web.Response(body=b"", content_type=PROTOBUF_TYPE)
+        return web.Response(body=b"{}", content_type=JSON_TYPE)
 
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> bytes:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise HttpError(400, "bad chunk size", close=True) from None
-            if size == 0:
-                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > self.max_body:
-                raise HttpError(413, f"body is larger than {self.max_body} bytes", close=True)
-            parts.append(await reader.readexactly(size))
-            if await reader.readexactly(2) != b"\r\n":
-                raise HttpError(400, "bad chunk framing", close=True)
+    async def _read_body(self, request: web.Request) -> bytes:
+        from aiohttp import web
+
+        try:
+            async with asyncio.timeout(IO_TIMEOUT):
+                return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            message = f"body is larger than {self.max_body} bytes"
+            raise HttpError(413, message, close=True) from None
+        except TimeoutError:
+            raise HttpError(400, "the body did not arrive in time", close=True) from None
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception as error:  # aiohttp's payload errors: bad chunk framing, cut body
+            raise HttpError(400, f"bad request body: {error}", close=True) from None
 
     async def _store(self, records: list[SpanRecord]) -> None:
         async with self._lock:
@@ -317,15 +306,3 @@ class Collector:
             for record in records:
                 batch.add_span(record, "otlp")
             return batch.counts.spans, batch.counts.duplicates
-
-    async def _respond(
-        self, writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str, keep: bool
-    ) -> None:
-        head = (
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            f"Connection: {'keep-alive' if keep else 'close'}\r\n"
-            f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
-        )
-        writer.write(head.encode("latin-1") + body)
-        await writer.drain()
