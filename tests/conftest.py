@@ -13,6 +13,8 @@ import pytest
 from tests.shared import FIXTURES, ROOT, require_shared
 from tests.storebuilder import StoreBuilder
 
+__all__ = ["FIXTURES", "REAL_STORE", "ROOT", "SAMPLE_STORE"]
+
 REAL_STORE = FIXTURES / "deepagents" / "deepagents_store.db"
 SAMPLE_STORE = ROOT / "sample_data" / "store.db"
 

@@ -88,7 +88,7 @@ async def test_filter_scorer_swap_and_pair_view(real_store: Path) -> None:
         await pilot.press("f")
         assert screen.filter is DiffFilter.CHANGED
         await pilot.press("f")
-        assert screen.filter is DiffFilter.REGRESSED
+        assert screen.filter is DiffFilter.REGRESSED  # type: ignore[comparison-overlap]
         assert len(screen.rows) == screen.diff.summary.regressed_cases
         await pilot.press("f")
         assert screen.filter is DiffFilter.FLIPS
@@ -190,7 +190,7 @@ async def _staged_ends_as_diff_runs(real_store: Path, base_id: str, cand_id: str
         show(screen, diff)  # type: ignore[arg-type]
         firsts.append(plain(screen.query_one("#diff-cost", Static)))
 
-    DiffScreen._show_summary = record  # type: ignore[method-assign]
+    DiffScreen._show_summary = record  # type: ignore[method-assign, assignment]
     try:
         async with app.run_test(size=(100, 34)) as pilot:
             await settle(pilot)
@@ -230,7 +230,7 @@ async def test_the_full_diff_keeps_the_cursor_case(
     from evaltui.ui.screens import diff as diff_screen
 
     release = asyncio.Event()
-    full_diff = diff_screen.diff_runs
+    full_diff = diff_screen.diff_runs  # type: ignore[attr-defined]
 
     async def held(*args: Any) -> Any:
         await release.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from evaltui.ui.screens.help import HelpScreen
@@ -21,13 +22,13 @@ async def test_lists_every_run_and_marks_failed_and_stale(real_store: Path) -> N
         assert isinstance(screen, RunsScreen)
         table = screen.query_one(DataTable)
         assert table.row_count == 8
-        statuses = [str(table.get_cell_at((row, 2))) for row in range(8)]
+        statuses = [str(table.get_cell_at(Coordinate(row, 2))) for row in range(8)]
         assert statuses.count("stale") == 1 and statuses.count("failed") == 1
         status = plain(screen.query_one("#runs-status", Static))
         assert "3 suites, 8 runs (6 completed, 1 failed, 1 stale)" in status
         # Runs without a stored summary get the package's getRunSummary: the stale run has 1 case.
         stale_row = statuses.index("stale")
-        assert str(table.get_cell_at((stale_row, 3))).strip() == "1"
+        assert str(table.get_cell_at(Coordinate(stale_row, 3))).strip() == "1"
 
 
 async def test_enter_opens_the_selected_run(real_store: Path) -> None:
@@ -45,7 +46,7 @@ async def test_enter_opens_the_selected_run(real_store: Path) -> None:
         assert app.screen.eval_run.id == selected.id
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen is runs_screen
+        assert app.screen is runs_screen  # type: ignore[comparison-overlap]
 
 
 async def test_reload_and_live_refresh_pick_up_new_runs(builder: StoreBuilder) -> None:

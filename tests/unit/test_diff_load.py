@@ -7,6 +7,7 @@ import asyncio
 import json
 import math
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,9 @@ PAIRS = ((CLAUDE_QA, GPT_QA), (GPT_SUPPORT, RETRY_GPT))
 
 
 @pytest.fixture
-async def store(real_store: Path) -> RunStore:
+async def store(real_store: Path) -> AsyncIterator[RunStore]:
     opened = await RunStore.open(real_store)
-    yield opened  # type: ignore[misc]
+    yield opened
     await opened.close()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sqlite3
+from collections.abc import AsyncIterator
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,9 @@ COMPARE_KEYS = ("caseDiffs", "scorerSummaries", "costDelta", "totalCasesCompared
 
 
 @pytest.fixture
-async def store(real_store: Path) -> RunStore:
+async def store(real_store: Path) -> AsyncIterator[RunStore]:
     opened = await RunStore.open(real_store)
-    yield opened  # type: ignore[misc]
+    yield opened
     await opened.close()
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_every_builtin_builds_a_judge() -> None:
         "command": {"argv": ["true"]},
     }
     for name in BUILTIN_JUDGES:
-        judge = create_judge(name, options=options.get(name))
+        judge = create_judge(name, options=cast("dict[str, Any] | None", options.get(name)))
         assert isinstance(judge, Judge) and judge.name == name
 
 

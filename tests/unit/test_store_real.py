@@ -6,6 +6,7 @@ Expected values were read off the file by hand with the sqlite3 shell.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,9 @@ STALE = "eab39d4d-05e3-4ef7-b114-9ed71d7c2967"
 
 
 @pytest.fixture
-async def store(real_store: Path) -> RunStore:
+async def store(real_store: Path) -> AsyncIterator[RunStore]:
     opened = await RunStore.open(real_store)
-    yield opened  # type: ignore[misc]
+    yield opened
     await opened.close()
 
 
