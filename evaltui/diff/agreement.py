@@ -39,7 +39,8 @@ def cohen_kappa(both_pass: int, both_fail: int, base_only: int, cand_only: int) 
     expected = base_pass * cand_pass + (1 - base_pass) * (1 - cand_pass)
     if expected >= 1.0:
         return None
-    return (observed - expected) / (1 - expected)
+    kappa = (observed - expected) / (1 - expected)
+    return 0.0 if abs(kappa) < 1e-12 else kappa  # never a -0.00 from rounding
 
 
 def agreement(diff: RunDiff, base_scorer: str, cand_scorer: str, threshold: float) -> Agreement:

@@ -223,9 +223,12 @@ async def test_a_401_stops_the_job_screen_with_one_line(
             await app.push_screen(job)
             await wait_finished(pilot, job)
             lines = [line.text for line in job.query_one(RichLog).lines]
-            assert job.finished and job.run_id is None
+            assert job.finished and job.run_id is not None and job.run_id != run_id
             stopped = [line for line in lines if line.startswith("stopped:")]
             assert len(stopped) == 1 and "401" in stopped[0] and "marked failed" in stopped[0]
+            await pilot.press("d")  # still compares what the stopped job saved with the source
+            await settle(pilot)
+            assert isinstance(app.screen, DerivedScreen)
         assert fake.message_calls <= 2
     with sqlite3.connect(builder.path) as db:
         statuses = db.execute("SELECT status FROM runs WHERE id != ?", (run_id,)).fetchall()

@@ -84,7 +84,10 @@ def flips_text(comparison: DerivedComparison) -> Text:
         text.append(f": {shown}" + (f" (+{more} more)" if more > 0 else "") + "\n")
     if not text.plain:
         if comparison.cases:
-            text.append("No verdict flips: every new judge agrees with the source.")
+            text.append(
+                "No verdict flips against the source's own verdicts (its scorer of the same"
+                " name, else the case's); each source scorer is compared in the table above."
+            )
         else:
             text.append("No case of this run has been saved yet.")
     return text

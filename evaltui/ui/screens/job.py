@@ -260,6 +260,7 @@ class JobScreen(Screen[None]):
         except JobStopped as stopped:
             self._flush()
             self.finished = True
+            self.run_id = stopped.run_id  # d still compares what it saved with the source
             log.write(
                 Text.assemble(
                     ("stopped: ", "bold red"),
