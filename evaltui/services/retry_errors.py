@@ -31,11 +31,10 @@ from evaltui.services.rework import (
     PlanError,
     ScoreRow,
     case_error,
-    count_cases,
-    final_status,
+    fail_run,
+    finish_job,
     job_record,
     judgement_rows,
-    now_ms,
     redact_result,
 )
 from evaltui.store import RunStore
@@ -187,19 +186,9 @@ async def _retry_claimed(
                     if on_result is not None:
                         on_result(result, case, totals)
     except AccessDenied as denied:
-        await asyncio.shield(
-            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
-        )
+        await fail_run(writer, run_id, plan.threshold)
         raise JobStopped(run_id, str(denied)) from denied
     except BaseException:
-        await asyncio.shield(
-            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
-        )
+        await fail_run(writer, run_id, plan.threshold)
         raise
-    counts = await count_cases(writer, run_id)
-    status = final_status(counts)
-    await asyncio.to_thread(writer.finish_run, run_id, status, plan.threshold, now_ms())
-    spend = await asyncio.to_thread(writer.run_spend, run_id)
-    return JobOutcome(
-        run_id=run_id, status=status, resumed=0, totals=totals, spend=spend, counts=counts
-    )
+    return await finish_job(writer, run_id, plan.threshold, totals, 0)

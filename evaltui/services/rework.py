@@ -523,6 +523,26 @@ class StoreBatchLedger:
         )
 
 
+async def fail_run(writer: StoreWriter, run_id: str, threshold: float) -> None:
+    """Mark a job's run `failed` (shielded: it runs even while the job is being cancelled)."""
+    finishing = asyncio.to_thread(writer.finish_run, run_id, "failed", threshold, now_ms())
+    await asyncio.shield(finishing)
+
+
+async def finish_job(
+    writer: StoreWriter, run_id: str, threshold: float, totals: JobTotals, resumed: int
+) -> JobOutcome:
+    """Finish a job's run as its stored cases say (completed, or failed when nothing got a
+    score) and read back what it cost."""
+    counts = await count_cases(writer, run_id)
+    status = final_status(counts)
+    await asyncio.to_thread(writer.finish_run, run_id, status, threshold, now_ms())
+    spend = await asyncio.to_thread(writer.run_spend, run_id)
+    return JobOutcome(
+        run_id=run_id, status=status, resumed=resumed, totals=totals, spend=spend, counts=counts
+    )
+
+
 async def open_job_run(
     plan: JobPlan, writer: StoreWriter, *, stale_after_s: float = LEASE_STALE_S
 ) -> JobClaim:
@@ -638,24 +658,9 @@ async def _execute_claimed(
                 if on_result is not None:
                     on_result(result, case, totals)
     except AccessDenied as denied:
-        await asyncio.shield(
-            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
-        )
+        await fail_run(writer, run_id, plan.threshold)
         raise JobStopped(run_id, str(denied)) from denied
     except BaseException:
-        await asyncio.shield(
-            asyncio.to_thread(writer.finish_run, run_id, "failed", plan.threshold, now_ms())
-        )
+        await fail_run(writer, run_id, plan.threshold)
         raise
-    counts = await count_cases(writer, run_id)
-    status = final_status(counts)
-    await asyncio.to_thread(writer.finish_run, run_id, status, plan.threshold, now_ms())
-    spend = await asyncio.to_thread(writer.run_spend, run_id)
-    return JobOutcome(
-        run_id=run_id,
-        status=status,
-        resumed=len(saved),
-        totals=totals,
-        spend=spend,
-        counts=counts,
-    )
+    return await finish_job(writer, run_id, plan.threshold, totals, len(saved))
