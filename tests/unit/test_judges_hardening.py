@@ -228,6 +228,28 @@ async def test_cancelling_a_command_judge_kills_its_group(tmp_path: Path) -> Non
     assert wait_gone(int(pids.read_text()))
 
 
+async def test_cancelling_a_command_judge_while_it_starts_neither_hangs_nor_leaves_it(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while the program's pipes connect (a few loop turns after the call). asyncio's
+    own cancellation of the start kills only the shell and leaves stdin open: `cat`, left
+    holding stdin and stderr, waited for its end for ever (at 2 turns, before the fix)."""
+    for turns in range(12):
+        pids = tmp_path / f"pids{turns}"
+        script = f"cat > /dev/null & echo $! > {pids}; wait; sleep 30"
+        judge = create_judge("command", "sh", {"argv": ["/bin/sh", "-c", script], "timeout_s": 60})
+        call = asyncio.ensure_future(judge.evaluate(CASE))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        call.cancel()
+        start = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert time.monotonic() - start < 2.5, f"cancelled after {turns} turns"
+        if pids.exists() and pids.read_text().strip():
+            assert wait_gone(int(pids.read_text()))
+
+
 def test_rejudge_with_a_hanging_shell_judge_exits_cleanly(
     builder: StoreBuilder, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, Self
 
@@ -115,6 +115,34 @@ async def _stop(
         transport.close()
 
 
+async def _spawn(
+    creating: Coroutine[Any, Any, tuple[asyncio.SubprocessTransport, _Collector]],
+    grace_s: float,
+) -> tuple[asyncio.SubprocessTransport, _Collector]:
+    """Start the program; a cancellation while it starts waits for the start, stops the
+    program, then propagates.
+
+    Cancelling `subprocess_exec` itself while it connects the pipes hangs for good on
+    Python 3.11 (the transport then waits for pipes that never connected to close): a
+    Ctrl-C during re-judging froze the job. Starting takes milliseconds, so it is shielded.
+    """
+    started = asyncio.ensure_future(creating)
+    try:
+        return await asyncio.shield(started)
+    except asyncio.CancelledError:
+        while not started.done():  # later cancellations are the same request: wait it out
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(started)
+        if not started.cancelled() and started.exception() is None:
+            transport, collector = started.result()
+            try:
+                _signal_group(transport.get_pid(), signal.SIGKILL)
+                await _wait(collector.finished(), grace_s)
+            finally:
+                transport.close()
+        raise
+
+
 async def run_program(
     argv: Sequence[str],
     stdin: str,
@@ -128,15 +156,18 @@ async def run_program(
     what is left of the group is killed and reaped before this returns."""
     loop = asyncio.get_running_loop()
     try:
-        transport, collector = await loop.subprocess_exec(
-            _Collector,
-            *argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=None if env is None else {**os.environ, **env},
-            start_new_session=True,
+        transport, collector = await _spawn(
+            loop.subprocess_exec(
+                _Collector,
+                *argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=cwd,
+                env=None if env is None else {**os.environ, **env},
+                start_new_session=True,
+            ),
+            grace_s,
         )
     except OSError as error:
         raise CommandFailed(f"cannot run {argv[0]!r}: {error.strerror or error}") from None
