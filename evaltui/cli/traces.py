@@ -37,12 +37,6 @@ EXIT_BAD_INPUT = 2
 MAX_INDENT = 24  # levels of indentation shown in the text tree; deeper spans show their depth
 
 
-
-
-
-
-
-
 class Progress:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
@@ -207,6 +201,11 @@ async def _report(collector: Collector, every: float = 10.0) -> None:
 # -- traces and trace --------------------------------------------------------------------
 
 
+def _indent() -> int | None:
+    """JSON indented for a person at a terminal, compact when piped (as `print_json`)."""
+    return 2 if sys.stdout.isatty() else None
+
+
 def _duration(ns: int | None) -> str:
     if ns is None:
         return "-"
@@ -232,7 +231,9 @@ async def _traces(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if args.json:
-        print(json.dumps([trace.to_json() for trace in traces], indent=2, ensure_ascii=False))
+        print(
+            json.dumps([trace.to_json() for trace in traces], indent=_indent(), ensure_ascii=False)
+        )
         return 0
     if not traces:
         print(
@@ -295,7 +296,7 @@ async def _trace(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if args.json:
-        for piece in iter_tree_json(roots, trace_name=trace.name):
+        for piece in iter_tree_json(roots, indent=_indent(), trace_name=trace.name):
             sys.stdout.write(piece)
         sys.stdout.write("\n")
         return 0
