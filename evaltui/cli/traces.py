@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 from evaltui.cli.traces_args import add_parsers
 from evaltui.core.formatting import when
+from evaltui.core.jsonutil import dumps_output
+from evaltui.core.numbers import number_text
 from evaltui.core.textsafe import one_line
 from evaltui.services.ingest.collector import (
     Collector,
@@ -86,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if result is None:
                 failed += 1
             elif args.json:
-                print(json.dumps(_result_json(result)))
+                print(dumps_output(_result_json(result)))
             else:
                 print(result.describe())
     return EXIT_BAD_INPUT if failed else 0
@@ -232,7 +233,7 @@ async def _traces(args: argparse.Namespace) -> int:
         await store.close()
     if args.json:
         print(
-            json.dumps([trace.to_json() for trace in traces], indent=_indent(), ensure_ascii=False)
+            dumps_output([trace.to_json() for trace in traces], indent=_indent())
         )
         return 0
     if not traces:
@@ -276,7 +277,7 @@ def _node_line(node: SpanNode) -> str:
         parts.append(f"tokens {span.tokens_in or 0}/{span.tokens_out or 0}")
     for score in node.scores:
         mark = {True: "pass", False: "FAIL", None: "?"}[score.passed]
-        value = "-" if score.score is None else f"{score.score:.2f}"
+        value = "-" if score.score is None else number_text(score.score, ".2f")
         parts.append(f"[{one_line(score.name, 40)} {value} {mark}]")
     return "  ".join(parts)
 

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from evaltui.core.jsonutil import null_non_finite
 from evaltui.traces.models import Span, SpanNode, SpanScore
 
 TRACE_KIND = "trace"  # kind of the synthetic node that holds the roots of a many-rooted trace
@@ -175,7 +176,10 @@ def _iter_json(
 
     def head(values: dict[str, Any], level: int) -> str:
         """The node's fields, ending where its children start: one `json.dumps` a node."""
-        text = json.dumps(values, ensure_ascii=False, indent=indent, separators=separators)
+        values = null_non_finite(values)  # JSON has no Infinity: null, named in `nonFinite`
+        text = json.dumps(
+            values, ensure_ascii=False, indent=indent, separators=separators, allow_nan=False
+        )
         text = text[:-1].rstrip()  # drop the closing brace
         if indent is not None and level:
             text = text.replace("\n", "\n" + pad(level))
