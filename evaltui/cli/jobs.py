@@ -11,7 +11,7 @@ from typing import Any
 from evaltui.backends.base import JudgeError
 from evaltui.core.jsonutil import dumps_output
 from evaltui.core.models import Case, Run
-from evaltui.core.textsafe import one_line
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.jobs import BatchPolled, BatchSubmitted, CaseResult, JobEvent, JobTotals
 from evaltui.services.config import Config, ConfigError, load_config
 from evaltui.services.retry_errors import execute_errors, plan_errors
@@ -229,7 +229,7 @@ def batch_reporter(as_json: bool) -> Callable[[JobEvent], None]:
 def stopped(error: JobStopped) -> int:
     """A 401/403 stopped the job: one line, exit 2."""
     print(
-        f"evaltui: error: stopped: {one_line(error.reason, 200)}; run {error.run_id[:8]} is"
+        f"evaltui: error: stopped: {error_text(error.reason, 200)}; run {error.run_id[:8]} is"
         " marked failed; fix the key or its permissions, then run the same command to resume",
         file=sys.stderr,
     )

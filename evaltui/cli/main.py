@@ -19,7 +19,7 @@ from evaltui.core.formatting import percent, when
 from evaltui.core.jsonutil import dumps_output
 from evaltui.core.models import Run, RunSummary
 from evaltui.core.numbers import number_text
-from evaltui.core.textsafe import one_line
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.store import RunStore, StoreError, find_store_path
 
 EXIT_BAD_INPUT = 2
@@ -341,7 +341,7 @@ async def _check_store(path: Path, immutable: bool, run: str | None) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"evaltui: error: {message}", file=sys.stderr)
+    print(f"evaltui: error: {error_text(message)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 

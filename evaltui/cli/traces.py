@@ -22,7 +22,7 @@ from evaltui.cli.traces_args import add_parsers
 from evaltui.core.formatting import when
 from evaltui.core.jsonutil import dumps_output
 from evaltui.core.numbers import number_text
-from evaltui.core.textsafe import one_line
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.services.ingest.collector import (
     Collector,
     is_loopback,
@@ -68,7 +68,7 @@ class Progress:
 
 
 def _error(message: str) -> None:
-    print(f"evaltui: error: {message}", file=sys.stderr)
+    print(f"evaltui: error: {error_text(message)}", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -152,7 +152,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     with StoreWriter.open(path, create=True) as writer:
         writer.ensure_schema()
         collector = Collector(
-            writer, max_body=args.max_body_mb << 20, log=lambda m: print(m, file=sys.stderr)
+            writer,
+            max_body=args.max_body_mb << 20,
+            log=lambda message: print(error_text(message), file=sys.stderr),  # quotes requests
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_collect(collector, args.host, args.port, path))

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from evaltui.core.models import is_derived_of
 from evaltui.core.runview import ViewSpec
+from evaltui.core.textsafe import error_text
 from evaltui.store import RunStore, StoreError
 from evaltui.ui.commands import OpenRunCommands
 from evaltui.ui.messages import OpenDiff, OpenRun, StartJob
@@ -72,6 +74,25 @@ class EvalTUI(App[None]):
 
     def on_mount(self) -> None:
         self.open_store()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen: its message and title made printable on one line
+        (`error_text`), as an error quoting stored text may carry escape sequences."""
+        super().notify(
+            error_text(message),
+            title=error_text(title, 200),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     @work(exclusive=True, group="app-open")
     async def open_store(self) -> None:
