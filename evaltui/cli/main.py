@@ -388,4 +388,6 @@ def _run_app(path: Path, args: argparse.Namespace) -> int:
     app.run()
     if app.fatal_error:
         return _fail(app.fatal_error)
-    return 0
+    if app.crash is not None:
+        print(f"evaltui: error: {app.crash}", file=sys.stderr)
+    return app.return_code or 0  # 1 after a crash (Textual's), never 0
