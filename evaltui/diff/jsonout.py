@@ -3,7 +3,9 @@
 compareRuns' keys (`caseDiffs`, `scorerSummaries`, `costDelta`, `totalCasesCompared`,
 `regression`) keep its shapes and key order. With input pairing, `caseDiffs[].index` is the
 baseline idx and each entry also has `candidateIndex`. Big lists are streamed in chunks
-(`iter_json`), so a 100,000-case diff never exists as one Python structure.
+(`iter_json`), so a 100,000-case diff never exists as one Python structure. A non-finite
+number is null, as JSON.stringify writes it, and named in a `nonFinite` key (its case diff's,
+or a last top-level one).
 """
 
 from __future__ import annotations
