@@ -22,6 +22,12 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files evaltui writes to its cache (crash logs, big copies) stay in the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def real_store(tmp_path: Path) -> Path:
     """A copy of the store written by the real package (never write next to the original)."""

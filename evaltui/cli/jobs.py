@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from evaltui.backends.base import JudgeError
+from evaltui.core.jsonutil import dumps_output
 from evaltui.core.models import Case, Run
-from evaltui.core.textsafe import one_line
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.jobs import BatchPolled, BatchSubmitted, CaseResult, JobEvent, JobTotals
 from evaltui.services.config import Config, ConfigError, load_config
 from evaltui.services.retry_errors import execute_errors, plan_errors
@@ -164,7 +164,7 @@ def reporter(as_json: bool) -> Callable[[CaseResult | None, Case, JobTotals], No
                     errors["task"] = result.task.error.message
                 if errors:
                     line["errors"] = errors
-            print(json.dumps(line, ensure_ascii=False), flush=True)
+            print(dumps_output(line), flush=True)
         else:
             width = 30
             filled = int(width * totals.done / max(1, totals.total))
@@ -219,7 +219,7 @@ def batch_reporter(as_json: bool) -> Callable[[JobEvent], None]:
         else:
             return
         if as_json:
-            print(json.dumps({"batch": fields}, ensure_ascii=False), flush=True)
+            print(dumps_output({"batch": fields}), flush=True)
         else:
             print(f"\n{text}", file=sys.stderr, flush=True)
 
@@ -229,7 +229,7 @@ def batch_reporter(as_json: bool) -> Callable[[JobEvent], None]:
 def stopped(error: JobStopped) -> int:
     """A 401/403 stopped the job: one line, exit 2."""
     print(
-        f"evaltui: error: stopped: {one_line(error.reason, 200)}; run {error.run_id[:8]} is"
+        f"evaltui: error: stopped: {error_text(error.reason, 200)}; run {error.run_id[:8]} is"
         " marked failed; fix the key or its permissions, then run the same command to resume",
         file=sys.stderr,
     )
@@ -277,7 +277,7 @@ async def run_errors(args: argparse.Namespace, store: RunStore, config: Config) 
         print(f"run {run.id[:8]} has no judge errors: nothing to retry, nothing was written")
         return 0
     if as_json:
-        print(json.dumps({"done": final_line(outcome, run, outcome.totals.total)}))
+        print(dumps_output({"done": final_line(outcome, run, outcome.totals.total)}))
     else:
         print(file=sys.stderr)
         print(f"run {run.id[:8]}: {outcome.totals.total} judge errors retried in place")
@@ -343,7 +343,7 @@ async def run_job(kind: JobKind, args: argparse.Namespace) -> int:
     totals = outcome.totals
     final = final_line(outcome, run, len(case_ids))
     if as_json:
-        print(json.dumps({"done": final}, ensure_ascii=False))
+        print(dumps_output({"done": final}))
     else:
         print(file=sys.stderr)
         print(

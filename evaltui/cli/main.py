@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,8 +16,10 @@ from pathlib import Path
 from evaltui import __version__
 from evaltui.cli import jobs_args, traces_args
 from evaltui.core.formatting import percent, when
+from evaltui.core.jsonutil import dumps_output
 from evaltui.core.models import Run, RunSummary
-from evaltui.core.textsafe import one_line
+from evaltui.core.numbers import number_text
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.store import RunStore, StoreError, find_store_path
 
 EXIT_BAD_INPUT = 2
@@ -170,9 +171,10 @@ def _run_status(run: Run, now_ms: int) -> str:
 
 
 def print_json(payload: object) -> None:
-    """Indented for a person at a terminal; compact (and several times faster) when piped."""
+    """Indented for a person at a terminal; compact (and several times faster) when piped.
+    A non-finite number is written as null and named in the record's `nonFinite` key."""
     indent = 2 if sys.stdout.isatty() else None
-    print(json.dumps(payload, indent=indent, ensure_ascii=False))
+    print(dumps_output(payload, indent))
 
 
 def _print_table(rows: list[list[str]]) -> None:
@@ -229,7 +231,9 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
         rows[0].append("DERIVED")
     for run in runs:
         summary = summaries[run.id]
-        means = " ".join(f"{k}={v:.2f}" for k, v in sorted(summary.mean_scores.items()))
+        means = " ".join(
+            f"{k}={number_text(v, '.2f')}" for k, v in sorted(summary.mean_scores.items())
+        )
         rows.append(
             [
                 run.id[:8],
@@ -261,7 +265,7 @@ async def cmd_summary(store: RunStore, args: argparse.Namespace) -> int:
         f"  pass rate {percent(summary.pass_rate)}"
     )
     for scorer, mean in sorted(summary.mean_scores.items()):
-        print(f"  {one_line(scorer, 40)}: mean {mean:.4f}")
+        print(f"  {one_line(scorer, 40)}: mean {number_text(mean)}")
     print(
         f"latency {summary.total_latency_ms} ms  tokens in {summary.total_tokens_in}"
         f"  out {summary.total_tokens_out}"
@@ -279,7 +283,7 @@ async def cmd_failing(store: RunStore, args: argparse.Namespace) -> int:
         return 0
     print(f"{len(failing)} failing cases in {one_line(run.name, 80)} below {threshold:g}")
     for case in failing:
-        scores = ", ".join(f"{s.scorer_name}={s.score:.2f}" for s in case.scores)
+        scores = ", ".join(f"{s.scorer_name}={number_text(s.score, '.2f')}" for s in case.scores)
         print(f"  #{case.idx:<6} {case.case_id[:8]}  {one_line(scores, 100)}")
     return 0
 
@@ -337,7 +341,7 @@ async def _check_store(path: Path, immutable: bool, run: str | None) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"evaltui: error: {message}", file=sys.stderr)
+    print(f"evaltui: error: {error_text(message)}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -384,4 +388,6 @@ def _run_app(path: Path, args: argparse.Namespace) -> int:
     app.run()
     if app.fatal_error:
         return _fail(app.fatal_error)
-    return 0
+    if app.crash is not None:
+        print(f"evaltui: error: {app.crash}", file=sys.stderr)
+    return app.return_code or 0  # 1 after a crash (Textual's), never 0

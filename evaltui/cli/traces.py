@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import time
@@ -21,7 +20,9 @@ from pathlib import Path
 
 from evaltui.cli.traces_args import add_parsers
 from evaltui.core.formatting import when
-from evaltui.core.textsafe import one_line
+from evaltui.core.jsonutil import dumps_output
+from evaltui.core.numbers import number_text
+from evaltui.core.textsafe import error_text, one_line
 from evaltui.services.ingest.collector import (
     Collector,
     is_loopback,
@@ -35,12 +36,6 @@ from evaltui.traces.tree import iter_tree_json, walk
 
 EXIT_BAD_INPUT = 2
 MAX_INDENT = 24  # levels of indentation shown in the text tree; deeper spans show their depth
-
-
-
-
-
-
 
 
 class Progress:
@@ -73,7 +68,7 @@ class Progress:
 
 
 def _error(message: str) -> None:
-    print(f"evaltui: error: {message}", file=sys.stderr)
+    print(f"evaltui: error: {error_text(message)}", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -92,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             if result is None:
                 failed += 1
             elif args.json:
-                print(json.dumps(_result_json(result)))
+                print(dumps_output(_result_json(result)))
             else:
                 print(result.describe())
     return EXIT_BAD_INPUT if failed else 0
@@ -157,7 +152,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     with StoreWriter.open(path, create=True) as writer:
         writer.ensure_schema()
         collector = Collector(
-            writer, max_body=args.max_body_mb << 20, log=lambda m: print(m, file=sys.stderr)
+            writer,
+            max_body=args.max_body_mb << 20,
+            log=lambda message: print(error_text(message), file=sys.stderr),  # quotes requests
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_collect(collector, args.host, args.port, path))
@@ -207,6 +204,11 @@ async def _report(collector: Collector, every: float = 10.0) -> None:
 # -- traces and trace --------------------------------------------------------------------
 
 
+def _indent() -> int | None:
+    """JSON indented for a person at a terminal, compact when piped (as `print_json`)."""
+    return 2 if sys.stdout.isatty() else None
+
+
 def _duration(ns: int | None) -> str:
     if ns is None:
         return "-"
@@ -232,7 +234,9 @@ async def _traces(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if args.json:
-        print(json.dumps([trace.to_json() for trace in traces], indent=2, ensure_ascii=False))
+        print(
+            dumps_output([trace.to_json() for trace in traces], indent=_indent())
+        )
         return 0
     if not traces:
         print(
@@ -275,7 +279,7 @@ def _node_line(node: SpanNode) -> str:
         parts.append(f"tokens {span.tokens_in or 0}/{span.tokens_out or 0}")
     for score in node.scores:
         mark = {True: "pass", False: "FAIL", None: "?"}[score.passed]
-        value = "-" if score.score is None else f"{score.score:.2f}"
+        value = "-" if score.score is None else number_text(score.score, ".2f")
         parts.append(f"[{one_line(score.name, 40)} {value} {mark}]")
     return "  ".join(parts)
 
@@ -295,7 +299,7 @@ async def _trace(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if args.json:
-        for piece in iter_tree_json(roots, trace_name=trace.name):
+        for piece in iter_tree_json(roots, indent=_indent(), trace_name=trace.name):
             sys.stdout.write(piece)
         sys.stdout.write("\n")
         return 0

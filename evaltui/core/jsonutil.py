@@ -93,3 +93,73 @@ def maybe_json(value: Any) -> Any:
             except (ValueError, RecursionError):
                 return value
     return value
+
+
+NON_FINITE_KEY = "nonFinite"
+"""The key of a `--json` record that names its numbers written as null because JSON has no
+Infinity or NaN: `{"nonFinite": {"/meanScores/acc": "Infinity"}}` (keys are JSON Pointers
+into the record)."""
+
+
+def _non_finite_name(value: float) -> str:
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def _pointer(path: str, key: object) -> str:
+    return f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+def null_non_finite(record: Any) -> Any:
+    """`record` as JSON can hold it: every NaN or infinite float becomes None and, when there
+    was one, a dict record gains `NON_FINITE_KEY` naming each. Walked without recursion, and
+    returned as it is (not copied) when every number is finite."""
+    if not _has_non_finite(record):
+        return record
+    notes: dict[str, str] = {}
+    holder: list[Any] = [record]
+    stack: list[tuple[Any, Any, str]] = [(holder, 0, "")]
+    while stack:
+        container, key, path = stack.pop()
+        item = container[key]
+        if isinstance(item, float) and not math.isfinite(item):
+            container[key] = None
+            notes[path] = _non_finite_name(item)
+        elif isinstance(item, dict):
+            copy = dict(item)
+            container[key] = copy
+            stack.extend((copy, k, _pointer(path, k)) for k in reversed(list(copy)))
+        elif isinstance(item, list | tuple):
+            items = list(item)
+            container[key] = items
+            stack.extend((items, i, _pointer(path, i)) for i in range(len(items) - 1, -1, -1))
+    result = holder[0]
+    if isinstance(result, dict):
+        result[NON_FINITE_KEY] = notes
+    return result
+
+
+def json_output(payload: Any) -> Any:
+    """A command's `--json` payload with `null_non_finite` applied to each record: the
+    payload itself, or each item when it is a list."""
+    if isinstance(payload, list):
+        return [null_non_finite(item) for item in payload]
+    return null_non_finite(payload)
+
+
+def dumps_output(payload: Any, indent: int | None = None) -> str:
+    """A command's `--json` text: `json_output(payload)`, never Infinity or NaN."""
+    return json.dumps(json_output(payload), indent=indent, ensure_ascii=False, allow_nan=False)

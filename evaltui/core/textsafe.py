@@ -7,6 +7,8 @@ so no escape sequence (CSI, OSC 52, bidi overrides) from data ever reaches the t
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 
 # C0 controls become their Unicode "control picture" (ESC -> U+241B); tab and newline are kept.
@@ -19,6 +21,8 @@ _TABLE.update({code: f"\\u{code:04x}" for code in (*range(0x202A, 0x202F), *rang
 _ONE_LINE = dict(_TABLE)
 _ONE_LINE[10] = "\u21b5"  # newline shown as a return arrow in one-line previews
 _ONE_LINE[9] = " "
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # no terminal encoding can write these
+ERROR_LIMIT = 1000
 
 
 def printable(text: str) -> str:
@@ -39,3 +43,14 @@ def safe_text(text: str, style: str = "") -> Text:
 def safe_line(text: str, style: str = "", limit: int = 400) -> Text:
     """A one-line literal `Text` preview."""
     return Text(one_line(text, limit), style=style, end="", no_wrap=True, overflow="ellipsis")
+
+
+def error_text(error: BaseException | str, limit: int = ERROR_LIMIT) -> str:
+    """An error message (which may quote data: SQLite's "Could not decode to UTF-8 column ...
+    with text '...'", a file name, a model's reply) as one printable line of at most `limit`
+    characters. Every message evaltui prints on stderr or shows in a toast goes through here.
+    """
+    text = error if isinstance(error, str) else str(error) or type(error).__name__
+    cut = len(text) > limit
+    line = one_line(_LONE_SURROGATE.sub("\ufffd", text[:limit]), limit)
+    return line + "\u2026" if cut else line

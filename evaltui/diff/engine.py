@@ -85,7 +85,8 @@ def _summaries(
 ) -> tuple[FloatArray, Int8Array, Int8Array, list[ScorerSummary]]:
     """Deltas, changes and scorer flips of the paired cases, and one summary per scorer."""
     base_filled, cand_filled = np.nan_to_num(base, nan=0.0), np.nan_to_num(cand, nan=0.0)
-    deltas = cand_filled - base_filled
+    with np.errstate(over="ignore"):  # clamped infinities: a delta of +-inf, no warning
+        deltas = cand_filled - base_filled
     unchanged = np.abs(deltas) <= options.tolerance
     changes = np.where(unchanged, 0, np.where(deltas > 0, 1, -1)).astype(np.int8)
     base_pass, cand_pass = base_filled >= threshold, cand_filled >= threshold

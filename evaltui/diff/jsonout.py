@@ -3,19 +3,21 @@
 compareRuns' keys (`caseDiffs`, `scorerSummaries`, `costDelta`, `totalCasesCompared`,
 `regression`) keep its shapes and key order. With input pairing, `caseDiffs[].index` is the
 baseline idx and each entry also has `candidateIndex`. Big lists are streamed in chunks
-(`iter_json`), so a 100,000-case diff never exists as one Python structure.
+(`iter_json`), so a 100,000-case diff never exists as one Python structure. A non-finite
+number is null, as JSON.stringify writes it, and named in a `nonFinite` key (its case diff's,
+or a last top-level one).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from evaltui.core.jsonutil import NON_FINITE_KEY, null_non_finite
 from evaltui.diff.columns import FloatArray
 from evaltui.diff.models import FlipCounts, PairBy
 from evaltui.diff.rundiff import ERRORED_BASELINE, ERRORED_CANDIDATE, RunDiff
@@ -34,22 +36,6 @@ NOT_COMPARED_REASON = (
 )
 
 CHANGE_NAMES = {1: "improved", -1: "regressed", 0: "unchanged"}
-
-
-def _js_number(value: float) -> float | None:
-    """JSON.stringify writes NaN and +-Infinity as null."""
-    return value if math.isfinite(value) else None
-
-
-def _finite(value: Any) -> Any:
-    """`value` with every NaN or infinite float made null, as JSON.stringify does."""
-    if isinstance(value, float):
-        return _js_number(value)
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
 
 
 def _chunk_columns(diff: RunDiff, start: int, stop: int) -> tuple[list[Any], ...]:
@@ -82,14 +68,14 @@ def _case_dicts(diff: RunDiff, start: int, stop: int) -> list[dict[str, Any]]:
             entry["candidateIndex"] = cand_idx[i]
         entry["scorerDeltas"] = {
             name: {
-                "baseline": _js_number(base[j][i]),
-                "candidate": _js_number(cand[j][i]),
-                "delta": _js_number(deltas[j][i]),
+                "baseline": base[j][i],
+                "candidate": cand[j][i],
+                "delta": deltas[j][i],
                 "change": CHANGE_NAMES[changes[j][i]],
             }
             for j, name in enumerate(names)
         }
-        chunk.append(entry)
+        chunk.append(null_non_finite(entry))  # null, as JSON.stringify, and a note
     return chunk
 
 
@@ -360,9 +346,20 @@ def _list_pieces(chunks: Iterator[list[Any]], indent: bool) -> Iterator[str]:
     yield "]" if first or not indent else "\n  ]"
 
 
+def _nulled(key: str, value: Any, notes: dict[str, str]) -> Any:
+    """`value` with its non-finite numbers null (as JSON.stringify writes them), each named
+    in `notes` by its JSON Pointer from the top."""
+    fixed = null_non_finite({key: value})
+    notes.update(fixed.pop(NON_FINITE_KEY, {}))
+    return fixed[key]
+
+
 def iter_json(diff: RunDiff, *, indent: bool = True) -> Iterator[str]:
-    """The JSON text in pieces: indented with one list item per line, or compact."""
+    """The JSON text in pieces: indented with one list item per line, or compact. A
+    non-finite number is null, named in its case diff's `nonFinite` key or, outside
+    `caseDiffs`, in a last top-level `nonFinite` key."""
     yield "{"
+    notes: dict[str, str] = {}
     for n, (key, value) in enumerate(sections(diff)):
         lead = ("," if n else "") + ("\n  " if indent else "")
         yield lead + json.dumps(key) + (": " if indent else ":")
@@ -371,16 +368,24 @@ def iter_json(diff: RunDiff, *, indent: bool = True) -> Iterator[str]:
         elif isinstance(value, Iterator):
             yield from _list_pieces(value, indent)
         else:
-            text = _dumps(_finite(value), indent)
+            text = _dumps(_nulled(key, value, notes), indent)
             yield text.replace("\n", "\n  ") if indent else text
+    if notes:
+        text = _dumps(notes, indent)
+        yield ("," + "\n  " if indent else ",") + json.dumps(NON_FINITE_KEY)
+        yield (": " + text.replace("\n", "\n  ")) if indent else ":" + text
     yield "\n}\n" if indent else "}\n"
 
 
 def to_json_dict(diff: RunDiff) -> dict[str, Any]:
     """The whole object as Python values (for small diffs and tests)."""
-    return {
+    notes: dict[str, str] = {}
+    out = {
         key: [item for chunk in value for item in chunk]
         if isinstance(value, Iterator)
-        else _finite(value)
+        else _nulled(key, value, notes)
         for key, value in sections(diff)
     }
+    if notes:
+        out[NON_FINITE_KEY] = notes
+    return out

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from evaltui.core.numbers import SCALE, overflowed_mean
 from evaltui.diff.columns import FloatArray
 from evaltui.diff.models import (
     DEFAULT_ALPHA,
@@ -26,11 +27,18 @@ def sequential_mean(values: FloatArray) -> float:
     """The mean as compareRuns computes it: `reduce((a, b) => a + b, 0) / length`.
 
     `cumsum` adds left to right like the JavaScript reduce (np.sum would add pairwise and
-    can differ in the last bits); 0 for no values.
+    can differ in the last bits); 0 for no values. When that is not finite (an infinite
+    value, or a sum that overflows), `overflowed_mean` says what the mean is: it never
+    overflows to NaN, and is undefined (NaN) only with both +inf and -inf among the values.
     """
     if len(values) == 0:
         return 0.0
-    return (float(np.cumsum(values)[-1]) + 0.0) / len(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = (float(np.cumsum(values)[-1]) + 0.0) / len(values)
+        if math.isfinite(mean):
+            return mean
+        scaled = float(np.cumsum(values * SCALE)[-1]) / len(values)
+    return overflowed_mean(float(np.min(values)), float(np.max(values)), scaled)
 
 
 def _resampled_sums(
@@ -45,7 +53,8 @@ def _resampled_sums(
     counts = np.empty((count, active))
     for i, (first, last) in enumerate(zip((ends - hits).tolist(), ends.tolist(), strict=True)):
         counts[i] = np.bincount(draws[first:last], minlength=active)
-    sums: FloatArray = counts @ values
+    with np.errstate(over="ignore", invalid="ignore"):  # huge deltas: an infinite sum
+        sums: FloatArray = counts @ values
     return sums
 
 
@@ -91,9 +100,10 @@ def bootstrap_mean_ci(
             )
             for start, part in zip(starts, parts, strict=True):
                 sums[start : start + len(part)] = part
-    means = np.round(sums / size, 12)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail], axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        means = np.round(sums / size, 12)
+        tail = (1 - confidence) / 2
+        low, high = np.quantile(means, [tail, 1 - tail], axis=0)
     constant = np.all(deltas == deltas[:, :1], axis=1)
     low[constant] = high[constant] = deltas[constant, 0]
     return low, high

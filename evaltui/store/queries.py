@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from evaltui.core.models import RunSpend, RunSummary
+from evaltui.core.numbers import SCALE, overflowed_mean
 
 # getRunSummary's three queries, as the package runs them.
 SUMMARY_TOTALS_SQL = """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
        COALESCE(SUM(c.tokens_in), 0), COALESCE(SUM(c.tokens_out), 0)
 FROM cases c WHERE c.run_id = ?"""
-SUMMARY_MEANS_SQL = """SELECT s.scorer_name, AVG(s.score) FROM scores s
+# AVG as the package; MIN, MAX and the scaled AVG say what the mean is when AVG is not finite.
+SUMMARY_MEANS_SQL = f"""SELECT s.scorer_name, AVG(s.score), MIN(s.score), MAX(s.score),
+       AVG(s.score * {SCALE!r}) FROM scores s
 JOIN cases c ON c.id = s.case_id WHERE c.run_id = ? GROUP BY s.scorer_name"""
 SUMMARY_MINIMUMS_SQL = """SELECT c.id, MIN(s.score) FROM cases c JOIN scores s ON s.case_id = c.id
 WHERE c.run_id = ? GROUP BY c.id"""
@@ -29,12 +33,24 @@ def summary_from_rows(
             "totalCases": total,
             "passCount": passed,
             "failCount": len(minimums) - passed,
-            "meanScores": {row[0]: row[1] for row in means},
+            "meanScores": {row[0]: _mean(row) for row in means},
             "totalLatencyMs": latency,
             "totalTokensIn": tokens_in,
             "totalTokensOut": tokens_out,
         }
     )
+
+
+def _mean(row: Sequence[Any]) -> Any:
+    """AVG as the package computes it; when it is not finite (SQLite gives NULL for the NaN
+    of +inf and -inf), what `overflowed_mean` says."""
+    mean, low, high, scaled = row[1:5]
+    if isinstance(mean, float) and math.isfinite(mean):
+        return mean
+    if not all(isinstance(value, int | float) for value in (low, high)):
+        return mean  # no numeric score at all: as stored
+    scaled = float(scaled) if isinstance(scaled, int | float) else math.nan  # NULL: +inf and -inf
+    return overflowed_mean(float(low), float(high), scaled)
 
 
 # What judging cost each run evaltui wrote: calls, tokens, priced cost, unpriced calls

@@ -3,6 +3,8 @@
 A trace can be 10,000 spans deep or wide, so nothing here recurses: `build_tree` links
 children in one pass, `iter_tree_json` streams the JSON from an explicit stack (the stdlib
 encoder would hit the recursion limit on a deep trace), and the walks are iterative.
+Indented JSON stops indenting deeper after `MAX_JSON_LEVELS` levels, so its size stays
+linear in the spans (a 10,000-deep chain indented in full would be gigabytes of spaces).
 The JSON of a node is the shape `evaltui trace --json` prints and the UI's copy key uses:
 `{"span_id", "parent_id", "kind", "name", "start_ns", "end_ns", "status", "error",
 "scores", "children"}`.
@@ -14,9 +16,11 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from evaltui.core.jsonutil import null_non_finite
 from evaltui.traces.models import Span, SpanNode, SpanScore
 
 TRACE_KIND = "trace"  # kind of the synthetic node that holds the roots of a many-rooted trace
+MAX_JSON_LEVELS = 24  # indentation of the JSON stops growing here (12 spans deep)
 
 
 def _order(span: Span) -> tuple[int, str]:
@@ -142,7 +146,8 @@ def iter_tree_json(
 ) -> Iterator[str]:
     """The trace as one JSON object, in pieces: its root node when it has one root, else a
     synthetic node (`"span_id": null, "kind": "trace"`) whose children are the roots.
-    With `indent` the text is what `json.dumps(..., indent=indent)` would give."""
+    With `indent` the text is what `json.dumps(..., indent=indent)` would give, except that
+    lines nested deeper than `MAX_JSON_LEVELS` are indented as at that level."""
     if len(roots) == 1:
         return iter_nodes_json(roots[0], indent=indent)
     return _iter_json(_trace_fields(roots, trace_name), list(roots), indent)
@@ -167,29 +172,35 @@ def _iter_json(
     separators = (",", ":") if indent is None else None
 
     def pad(level: int) -> str:
-        return "" if indent is None else " " * (indent * level)
+        return "" if indent is None else " " * (indent * min(level, MAX_JSON_LEVELS))
 
     def head(values: dict[str, Any], level: int) -> str:
         """The node's fields, ending where its children start: one `json.dumps` a node."""
-        text = json.dumps(values, ensure_ascii=False, indent=indent, separators=separators)
+        values = null_non_finite(values)  # JSON has no Infinity: null, named in `nonFinite`
+        text = json.dumps(
+            values, ensure_ascii=False, indent=indent, separators=separators, allow_nan=False
+        )
         text = text[:-1].rstrip()  # drop the closing brace
         if indent is not None and level:
             text = text.replace("\n", "\n" + pad(level))
         return text + "," + newline + pad(level + 1) + '"children"' + colon + "["
 
-    stack: list[str | tuple[dict[str, Any], list[SpanNode], int]] = [(fields, children, 0)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
+    yield head(fields, 0)
+    if not children:
+        yield "]" + newline + "}"
+        return
+    # One frame per open array: memory grows with the depth, never with the width.
+    frames: list[tuple[Iterator[tuple[int, SpanNode]], int]] = [(enumerate(children), 0)]
+    while frames:
+        siblings, level = frames[-1]
+        step = next(siblings, None)
+        if step is None:
+            frames.pop()
+            yield newline + pad(level + 1) + "]" + newline + pad(level) + "}"
             continue
-        values, kids, level = item
-        yield head(values, level)
-        if not kids:
-            yield "]" + newline + pad(level) + "}"
-            continue
-        stack.append(newline + pad(level + 1) + "]" + newline + pad(level) + "}")
-        for i in range(len(kids) - 1, -1, -1):
-            child = kids[i]
-            stack.append((node_fields(child), child.children, level + 2))
-            stack.append(("," if i else "") + newline + pad(level + 2))
+        i, child = step
+        yield ("," if i else "") + newline + pad(level + 2) + head(node_fields(child), level + 2)
+        if child.children:
+            frames.append((enumerate(child.children), level + 2))
+        else:
+            yield "]" + newline + pad(level + 2) + "}"

@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from evaltui.core.crashlog import crash_line, write_crash_log
 from evaltui.core.models import is_derived_of
 from evaltui.core.runview import ViewSpec
+from evaltui.core.textsafe import error_text
 from evaltui.store import RunStore, StoreError
 from evaltui.ui.commands import OpenRunCommands
 from evaltui.ui.messages import OpenDiff, OpenRun, StartJob
@@ -69,9 +72,46 @@ class EvalTUI(App[None]):
         self.clock = clock
         self.store: RunStore | None = None
         self.fatal_error: str | None = None
+        self.crash: str | None = None
+        """One line saying what crashed and where its traceback was written."""
 
     def on_mount(self) -> None:
         self.open_store()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled exception in any screen, widget or worker (a bug): the app exits
+        with status 1, as Textual does, and its traceback goes to a log file
+        (`evaltui.core.crashlog`) instead of over the user's terminal."""
+        if self.crash is None and (log := write_crash_log(error)) is not None:
+            self.crash = crash_line(error, log)
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        """Textual prints the traceback here when the app has exited; with a crash log
+        the CLI prints `crash` instead."""
+        if self.crash is None:
+            super()._print_error_renderables()
+        else:
+            self._exit_renderables.clear()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen: its message and title made printable on one line
+        (`error_text`), as an error quoting stored text may carry escape sequences."""
+        super().notify(
+            error_text(message),
+            title=error_text(title, 200),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     @work(exclusive=True, group="app-open")
     async def open_store(self) -> None:

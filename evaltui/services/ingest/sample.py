@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from evaltui.core.jsonutil import dumps
+from evaltui.core.textsafe import error_text
 from evaltui.store.errors import StoreError
 from evaltui.store.writer import StoreWriter, WriteBatch
 from evaltui.traces.models import (
@@ -362,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stats = write_sample_traces(args.store, args.runs, big_trace_spans=args.big_trace_spans)
     except StoreError as error:
-        print(f"evaltui: error: {error}", file=sys.stderr)
+        print(f"evaltui: error: {error_text(error)}", file=sys.stderr)
         return 2
     print(f"{stats.traces} traces, {stats.spans} spans; 10k-span trace {stats.big_trace_id}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
@@ -16,18 +18,20 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from evaltui.core.cachedir import new_cache_file
 from evaltui.core.formatting import clip
 from evaltui.core.textsafe import safe_line, safe_text
 from evaltui.store import RunStore, StoreError
 from evaltui.store.traces import search_spans, span_detail, trace_scores, trace_spans
+from evaltui.traces.clipboard import Copied, copy_or_spill
 from evaltui.traces.models import SpanDetail, SpanNode, TraceSummary
 from evaltui.traces.outline import Outline
 from evaltui.traces.tree import (
     build_tree,
     iter_nodes_json,
+    iter_tree_json,
     problem_nodes,
     score_rollup,
-    tree_json,
     walk,
 )
 from evaltui.ui.widgets.span_tree import SpanTree, format_ns
@@ -343,12 +347,34 @@ class TraceScreen(Screen[None]):
     def action_copy_span(self) -> None:
         current = self.query_one(SpanTree).current
         if current is not None and current.node is not None:
-            self.app.copy_to_clipboard("".join(iter_nodes_json(current.node)))
-            self.notify("Copied the span as JSON", timeout=2)
+            self.copy_json(partial(iter_nodes_json, current.node), "the span")
 
     def action_copy_trace(self) -> None:
-        self.app.copy_to_clipboard(tree_json(self.roots, trace_name=self.trace.name))
-        self.notify("Copied the trace as JSON", timeout=2)
+        self.copy_json(partial(iter_tree_json, self.roots, trace_name=self.trace.name), "the trace")
+
+    @work(thread=True, exclusive=True, group="trace-copy", description="copy JSON")
+    def copy_json(self, pieces: Callable[[], Iterator[str]], what: str) -> None:
+        """Builds the JSON off the UI loop: to the clipboard when it fits OSC 52, else to a
+        file in the cache directory (`evaltui.traces.clipboard`)."""
+        prefix = f"trace-{self.trace.trace_id[:16]}-"
+        try:
+            copied = copy_or_spill(pieces(), partial(new_cache_file, prefix, ".json"))
+        except OSError as error:
+            self.notify(f"Could not write {what}: {error}", severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._copied, copied, what)
+
+    def _copied(self, copied: Copied, what: str) -> None:
+        if copied.text is not None:
+            self.app.copy_to_clipboard(copied.text)
+            self.notify(f"Copied {what} as JSON", timeout=2)
+        else:
+            self.notify(
+                f"{what.capitalize()} is {copied.size:,} bytes of JSON, too big for the terminal "
+                f"clipboard: written to {copied.path}",
+                markup=False,
+                timeout=15,
+            )
 
     def action_back(self) -> None:
         prompt = self.query_one("#trace-prompt", Input)
