@@ -21,6 +21,7 @@ from evaltui.core.models import Run, RunSummary
 from evaltui.core.numbers import number_text
 from evaltui.core.textsafe import error_text, one_line
 from evaltui.store import RunStore, StoreError, find_store_path
+from evaltui.store.decode import describe_unreadable
 
 EXIT_BAD_INPUT = 2
 COMMANDS = ("runs", "summary", "failing", "diff", *traces_args.COMMANDS, *jobs_args.COMMANDS)
@@ -209,14 +210,16 @@ async def cmd_runs(store: RunStore, args: argparse.Namespace) -> int:
                 "model": run.model,
                 "status": run.status,
                 "stale": run.is_stale(now_ms),
-                "started_at": run.started_at,
+                "started_at": None if "started_at" in run.unreadable else run.started_at,
                 "finished_at": run.finished_at,
                 "threshold": run.threshold,
                 "summary_stored": run.summary is not None,
                 "derived": run.derived.to_json() if run.derived is not None else None,
-                "summary": summaries[run.id].model_dump(by_alias=True),
+                "summary": summaries[run.id].to_json(),
                 # what evaltui's judges and tasks cost this run; null for the package's runs
                 "spend": spend[run.id].to_json() if run.id in spend else None,
+                # stored values of this run that could not be read as stored (README: Safety)
+                "unreadable_values": store.unreadable_values(run.id),
             }
             for run in runs
         ]
@@ -257,7 +260,11 @@ async def cmd_summary(store: RunStore, args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else run.threshold
     summary = await store.run_summary(run.id, threshold)
     if args.json:
-        print_json(summary.model_dump(by_alias=True))
+        payload = summary.to_json()
+        unreadable = store.unreadable_values(run.id)
+        if unreadable:  # only then: a well-formed store's summary is the package's, key for key
+            payload["unreadableValues"] = unreadable
+        print_json(payload)
         return 0
     print(f"{one_line(run.name, 80)}  ({run.id})  threshold {threshold:g}")
     print(
@@ -278,7 +285,7 @@ async def cmd_failing(store: RunStore, args: argparse.Namespace) -> int:
     threshold = args.threshold if args.threshold is not None else run.threshold
     failing = await store.failing_cases(run.id, threshold)
     if args.json:
-        payload = [case.model_dump() for case in failing]
+        payload = [case.to_json() for case in failing]
         print_json(payload)
         return 0
     print(f"{len(failing)} failing cases in {one_line(run.name, 80)} below {threshold:g}")
@@ -325,9 +332,17 @@ HANDLERS: dict[str, Callable[[RunStore, argparse.Namespace], Awaitable[int]]] = 
 async def _headless(args: argparse.Namespace) -> int:
     store = await RunStore.open(find_store_path(args.store), immutable=args.immutable)
     try:
-        return await HANDLERS[args.command](store, args)
+        code = await HANDLERS[args.command](store, args)
+        note_unreadable(store.unreadable_values())
+        return code
     finally:
         await store.close()
+
+
+def note_unreadable(count: int) -> None:
+    """One line on stderr when some stored values could not be read as stored."""
+    if count:
+        print(f"evaltui: note: {describe_unreadable(count)}", file=sys.stderr)
 
 
 async def _check_store(path: Path, immutable: bool, run: str | None) -> None:

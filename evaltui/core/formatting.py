@@ -16,7 +16,10 @@ def when(ms: int | None) -> str:
     """Epoch milliseconds as local `YYYY-MM-DD HH:MM`."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError, OSError):  # beyond the years Python's datetime holds
+        return f"{ms} ms (out of range)"
 
 
 def duration(ms: int | None) -> str:

@@ -95,6 +95,17 @@ def maybe_json(value: Any) -> Any:
     return value
 
 
+# DEL and the C1 controls (U+0080-U+009F, e.g. CSI U+009B): `json.dumps(ensure_ascii=False)`
+# writes them raw, and some terminals act on them. In JSON text they only occur in strings,
+# where the \u escape means the same.
+_RAW_CONTROLS = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
+
+def escape_controls(text: str) -> str:
+    """JSON text with DEL and C1 controls escaped (C0 controls json.dumps escapes itself)."""
+    return text.translate(_RAW_CONTROLS)
+
+
 NON_FINITE_KEY = "nonFinite"
 """The key of a `--json` record that names its numbers written as null because JSON has no
 Infinity or NaN: `{"nonFinite": {"/meanScores/acc": "Infinity"}}` (keys are JSON Pointers
@@ -161,5 +172,7 @@ def json_output(payload: Any) -> Any:
 
 
 def dumps_output(payload: Any, indent: int | None = None) -> str:
-    """A command's `--json` text: `json_output(payload)`, never Infinity or NaN."""
-    return json.dumps(json_output(payload), indent=indent, ensure_ascii=False, allow_nan=False)
+    """A command's `--json` text: `json_output(payload)`, never Infinity or NaN, with
+    DEL and C1 controls escaped."""
+    text = json.dumps(json_output(payload), indent=indent, ensure_ascii=False, allow_nan=False)
+    return escape_controls(text)

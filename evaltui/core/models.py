@@ -1,4 +1,9 @@
-"""Pydantic models shared by the store, the headless CLI and the screens (no Textual here)."""
+"""Frozen dataclasses shared by the store, the headless CLI and the screens (no Textual here).
+
+Plain dataclasses rather than pydantic: these are on the path to the first screen and to
+`evaltui runs --json`, and pydantic's import alone cost about 80 ms there. The store builds
+them from values it has already typed (`evaltui.store.decode`), so nothing is validated here.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,12 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 DEFAULT_THRESHOLD = 0.5
 STALE_AFTER_MS = 60 * 60 * 1000  # a `running` run older than this is shown as stale
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class JsonText(Model):
+@dataclass(frozen=True, slots=True)
+class JsonText:
     """A column that should hold JSON but may hold plain text, or be NULL.
 
     `raw` is the stored text; `value` the parsed value when `is_json`.
@@ -51,29 +51,114 @@ class JsonText(Model):
         return json.dumps(self.value, indent=2, ensure_ascii=False)
 
 
-class Suite(Model):
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """A row of `suites`."""
+
     id: str
     name: str
     created_at: int
 
 
-class RunSummary(Model):
-    """The package's `RunSummary`, field for field (JSON keys are camelCase)."""
+_SUMMARY_KEYS = {
+    "total_cases": "totalCases",
+    "pass_count": "passCount",
+    "fail_count": "failCount",
+    "total_latency_ms": "totalLatencyMs",
+    "total_tokens_in": "totalTokensIn",
+    "total_tokens_out": "totalTokensOut",
+}
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
 
-    total_cases: int = Field(alias="totalCases")
-    pass_count: int = Field(alias="passCount")
-    fail_count: int = Field(alias="failCount")
-    mean_scores: dict[str, float] = Field(alias="meanScores")
-    total_latency_ms: int = Field(alias="totalLatencyMs")
-    total_tokens_in: int = Field(alias="totalTokensIn")
-    total_tokens_out: int = Field(alias="totalTokensOut")
+def _whole(value: object) -> int | None:
+    """An int, or a float with no fraction, as an int (what JSON numbers of counts look like)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """The package's `RunSummary`, field for field (JSON keys are camelCase: `to_json`)."""
+
+    total_cases: int
+    pass_count: int
+    fail_count: int
+    mean_scores: dict[str, float]
+    total_latency_ms: int
+    total_tokens_in: int
+    total_tokens_out: int
 
     @property
     def pass_rate(self) -> float | None:
         """passCount / totalCases (None for an empty run)."""
         return self.pass_count / self.total_cases if self.total_cases else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The package's JSON shape (camelCase keys), numbers as they are (a mean of no
+        number is NaN: the command's JSON output says what JSON can hold)."""
+        return {
+            "totalCases": self.total_cases,
+            "passCount": self.pass_count,
+            "failCount": self.fail_count,
+            "meanScores": dict(self.mean_scores),
+            "totalLatencyMs": self.total_latency_ms,
+            "totalTokensIn": self.total_tokens_in,
+            "totalTokensOut": self.total_tokens_out,
+        }
+
+    def to_json_text(self) -> str:
+        """Compact JSON for `runs.summary`, a non-finite mean as null (as pydantic wrote it)."""
+        payload = self.to_json()
+        payload["meanScores"] = {k: _finite_or_none(v) for k, v in self.mean_scores.items()}
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, value: object) -> RunSummary | None:
+        """A summary from parsed JSON (camelCase keys, or the field names); None when a field
+        is missing or not a number of the right kind. Other keys are ignored."""
+        if not isinstance(value, dict):
+            return None
+        counts: dict[str, int] = {}
+        for name, key in _SUMMARY_KEYS.items():
+            count = _whole(value.get(key, value.get(name)))
+            if count is None:
+                return None
+            counts[name] = count
+        means = value.get("meanScores", value.get("mean_scores"))
+        if not isinstance(means, dict):
+            return None
+        mean_scores: dict[str, float] = {}
+        for scorer, mean in means.items():
+            number = _number(mean)
+            if number is None:
+                return None
+            mean_scores[scorer] = number
+        return cls(mean_scores=mean_scores, **counts)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> RunSummary | None:
+        """`runs.summary` as stored: None when absent or not a summary."""
+        if raw is None:
+            return None
+        try:
+            return cls.from_json(json.loads(raw))
+        except (ValueError, RecursionError):
+            return None
 
 
 class RunStatus(StrEnum):
@@ -85,7 +170,8 @@ class RunStatus(StrEnum):
 DERIVED_KINDS = {"rejudge": "re-judge", "rerun": "re-run"}
 
 
-class DerivedRun(Model):
+@dataclass(frozen=True, slots=True)
+class DerivedRun:
     """What makes a run a re-judge or re-run that evaltui wrote (`runs.config.evaltui`)."""
 
     kind: str  # "rejudge" or "rerun"
@@ -160,7 +246,10 @@ def is_derived_of(candidate: Run, baseline: Run) -> bool:
     return derived is not None and derived.source_run_id == baseline.id
 
 
-class Run(Model):
+@dataclass(frozen=True)
+class Run:  # no slots: `derived` is a cached_property
+    """A row of `runs`, with its suite's name and its stored summary when it parses."""
+
     id: str
     suite_id: str | None
     suite_name: str | None
@@ -172,6 +261,8 @@ class Run(Model):
     status: str
     summary: RunSummary | None = None
     summary_raw: str | None = None
+    unreadable: tuple[str, ...] = ()
+    """Columns of the run's row that could not be read as stored (see evaltui.store.decode)."""
 
     @property
     def threshold(self) -> float:
@@ -199,13 +290,20 @@ class Run(Model):
         return self.summary_raw is not None and self.summary is None
 
 
-class Score(Model):
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A row of `scores`."""
+
     scorer_name: str
     score: float
     reason: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"scorer_name": self.scorer_name, "score": self.score, "reason": self.reason}
 
-class Case(Model):
+
+@dataclass(frozen=True, slots=True)
+class Case:
     """One case read in full (big text included): only fetched when a case is opened."""
 
     id: str
@@ -219,17 +317,28 @@ class Case(Model):
     tokens_out: int | None
     error: JsonText
     scores: tuple[Score, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    """Columns of the case and its scores that could not be read as stored."""
 
 
-class FailingCase(Model):
+@dataclass(frozen=True, slots=True)
+class FailingCase:
     """An entry of the package's `getFailingCases`: only the failing scores are attached."""
 
     idx: int
     case_id: str
     scores: tuple[Score, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "idx": self.idx,
+            "case_id": self.case_id,
+            "scores": [score.to_json() for score in self.scores],
+        }
 
-class CaseRow(Model):
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
     """What the case table shows for one case: small columns and short previews."""
 
     id: str
@@ -247,7 +356,8 @@ class CaseRow(Model):
         return min(self.scores.values()) if self.scores else None
 
 
-class HistoryPoint(Model):
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
     """One run's outcome for a dataset item, for the case screen's history line."""
 
     run_id: str
@@ -258,7 +368,10 @@ class HistoryPoint(Model):
     has_error: bool
 
 
-class Prompt(Model):
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A row of `prompts` (version 1 in a legacy table without versions)."""
+
     id: str
     name: str
     version: int
@@ -322,7 +435,8 @@ class RunIndex:
         return passed, failed
 
 
-class RunSpend(Model):
+@dataclass(frozen=True, slots=True)
+class RunSpend:
     """What judging and re-running cost a run evaltui wrote (from `evaltui_judgements`).
 
     `cost_usd` sums the priced calls; `unpriced_calls` counts calls that used tokens on a

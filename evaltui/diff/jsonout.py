@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evaltui.core.jsonutil import NON_FINITE_KEY, null_non_finite
+from evaltui.core.jsonutil import NON_FINITE_KEY, escape_controls, null_non_finite
 from evaltui.diff.columns import FloatArray
 from evaltui.diff.models import FlipCounts, PairBy
 from evaltui.diff.rundiff import ERRORED_BASELINE, ERRORED_CANDIDATE, RunDiff
@@ -85,7 +85,7 @@ def _case_diff_template(diff: RunDiff) -> str:
         '"candidateIndex":%d,' if diff.summary.pairing.used == PairBy.INPUT else ""
     )
     body = ",".join(
-        json.dumps(name, ensure_ascii=False).replace("%", "%%")
+        escape_controls(json.dumps(name, ensure_ascii=False)).replace("%", "%%")
         + ':{"baseline":%s,"candidate":%s,"delta":%s,"change":"%s"}'
         for name in diff.scorer_names
     )
@@ -323,13 +323,14 @@ def sections(diff: RunDiff) -> list[tuple[str, Any]]:
 
 def _dumps(value: Any, indent: bool) -> str:
     separators = (", ", ": ") if indent else (",", ":")
-    return json.dumps(
+    text = json.dumps(
         value,
         indent=2 if indent else None,
         ensure_ascii=False,
         allow_nan=False,
         separators=separators,
     )
+    return escape_controls(text)
 
 
 def _list_pieces(chunks: Iterator[list[Any]], indent: bool) -> Iterator[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from evaltui.core.models import DEFAULT_THRESHOLD, CaseStatus, Model, Run
+from evaltui.core.models import DEFAULT_THRESHOLD, CaseStatus, Run
 
 DEFAULT_TOLERANCE = 0.01  # compareRuns' default
 DEFAULT_REGRESSION_THRESHOLD = 0.05  # compareRuns' default
@@ -80,6 +80,12 @@ class DiffFilter(StrEnum):
     FLIPS = "flips"  # a pass/fail flip at the threshold
     ADDED_REMOVED = "added_removed"
     ERRORED = "errored"  # errored in one run only
+
+
+class Model(BaseModel):
+    """Frozen pydantic models; `Run` (a dataclass of evaltui.core) is held as it is."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
 
 class DiffOptions(Model):

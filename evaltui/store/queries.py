@@ -8,6 +8,7 @@ from typing import Any
 
 from evaltui.core.models import RunSpend, RunSummary
 from evaltui.core.numbers import SCALE, overflowed_mean
+from evaltui.store.decode import Tally, Values
 
 # getRunSummary's three queries, as the package runs them.
 SUMMARY_TOTALS_SQL = """SELECT COUNT(DISTINCT c.id), COALESCE(SUM(c.latency_ms), 0),
@@ -22,33 +23,48 @@ WHERE c.run_id = ? GROUP BY c.id"""
 
 
 def summary_from_rows(
-    totals: Sequence[Any], means: Sequence[Any], minimums: Sequence[Any], threshold: float
+    totals: Sequence[Any],
+    means: Sequence[Any],
+    minimums: Sequence[Any],
+    threshold: float,
+    values: Values | None = None,
 ) -> RunSummary:
     """The RunSummary from the rows of the three queries (a case passes when its minimum
-    score is >= threshold; cases without scores count neither way)."""
-    passed = sum(1 for row in minimums if row[1] >= threshold)
+    score is >= threshold; cases without scores count neither way). A minimum that is not a
+    number (a NULL, text or BLOB score; the package compares it as NaN) fails; a mean of no
+    number is NaN; `values` notes what could not be read as stored."""
+    values = values or Values(Tally(), None)
+    passed = 0
+    for case_id, minimum, *_ in minimums:
+        number = values.optional_number(minimum, ("score", case_id, "min"))
+        if number is not None and number >= threshold:
+            passed += 1
     total, latency, tokens_in, tokens_out = totals[0]
-    return RunSummary.model_validate(
-        {
-            "totalCases": total,
-            "passCount": passed,
-            "failCount": len(minimums) - passed,
-            "meanScores": {row[0]: _mean(row) for row in means},
-            "totalLatencyMs": latency,
-            "totalTokensIn": tokens_in,
-            "totalTokensOut": tokens_out,
-        }
+    mean_scores: dict[str, float] = {}
+    for row in means:
+        scorer, mean = row[0], row[1]
+        name = values.text(scorer, ("scorer", scorer, "scorer_name"))
+        number = values.optional_number(mean, ("scorer", scorer, "mean"))
+        mean_scores[name] = math.nan if number is None else _mean(number, row)
+    return RunSummary(
+        total_cases=total,
+        pass_count=passed,
+        fail_count=len(minimums) - passed,
+        mean_scores=mean_scores,
+        total_latency_ms=values.count(latency, ("sum", "latency_ms")),
+        total_tokens_in=values.count(tokens_in, ("sum", "tokens_in")),
+        total_tokens_out=values.count(tokens_out, ("sum", "tokens_out")),
     )
 
 
-def _mean(row: Sequence[Any]) -> Any:
-    """AVG as the package computes it; when it is not finite (SQLite gives NULL for the NaN
-    of +inf and -inf), what `overflowed_mean` says."""
-    mean, low, high, scaled = row[1:5]
-    if isinstance(mean, float) and math.isfinite(mean):
+def _mean(mean: float, row: Sequence[Any]) -> float:
+    """AVG as the package computes it; when it is not finite (an infinite score, or finite
+    ones whose sum overflows), what `overflowed_mean` says from MIN, MAX and the scaled AVG."""
+    if math.isfinite(mean):
         return mean
+    low, high, scaled = row[2:5]
     if not all(isinstance(value, int | float) for value in (low, high)):
-        return mean  # no numeric score at all: as stored
+        return mean
     scaled = float(scaled) if isinstance(scaled, int | float) else math.nan  # NULL: +inf and -inf
     return overflowed_mean(float(low), float(high), scaled)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import sqlite3
 import stat
@@ -34,6 +35,7 @@ from evaltui.core.models import (
     Suite,
     parse_derived,
 )
+from evaltui.store.decode import Tally, Values, is_decode_error, tolerant_text
 from evaltui.store.errors import StoreError, explain
 from evaltui.store.queries import (
     HAS_JUDGEMENTS_SQL,
@@ -147,28 +149,54 @@ def _sqlite_says_database(path: Path, immutable: bool) -> bool:
     return True
 
 
-def _parse_summary(raw: str | None) -> RunSummary | None:
-    if raw is None:
-        return None
-    try:
-        return RunSummary.model_validate_json(raw)
-    except ValueError:
-        return None
-
-
-def _run_from_row(row: Sequence[Any]) -> Run:
+def _run_from_row(row: Sequence[Any], tally: Tally) -> Run:
+    run_id = Values(tally, None).text(row[0], ("run", row[0], "id"))
+    values = Values(tally, run_id)
+    summary_raw = values.optional_text(row[9], ("run", run_id, "summary"))
     return Run(
-        id=row[0],
-        suite_id=row[1],
-        suite_name=row[2],
-        name=row[3],
-        model=row[4],
-        config=JsonText.parse(row[5]),
-        started_at=row[6],
-        finished_at=row[7],
-        status=row[8],
-        summary=_parse_summary(row[9]),
-        summary_raw=row[9],
+        id=run_id,
+        suite_id=values.optional_text(row[1], ("run", run_id, "suite_id")),
+        suite_name=values.optional_text(row[2], ("suite", row[1], "name")),
+        name=values.text(row[3], ("run", run_id, "name")),
+        model=values.text(row[4], ("run", run_id, "model")),
+        config=JsonText.parse(values.optional_text(row[5], ("run", run_id, "config"))),
+        started_at=values.integer(row[6], ("run", run_id, "started_at")),
+        finished_at=values.optional_int(row[7], ("run", run_id, "finished_at")),
+        status=values.text(row[8], ("run", run_id, "status")),
+        summary=RunSummary.parse(summary_raw),
+        summary_raw=summary_raw,
+        unreadable=_columns(values),
+    )
+
+
+def _columns(values: Values) -> tuple[str, ...]:
+    """The columns noted while one row was read (the last part of each `where`)."""
+    columns = (str(where[-1]) for where in values.noted if isinstance(where, tuple))
+    return tuple(dict.fromkeys(columns))
+
+
+def _key(run_id: object) -> str | None:
+    """A run id to count unreadable values under (the store's own count when unreadable)."""
+    return run_id if isinstance(run_id, str) else None
+
+
+def _suite_from_row(row: Sequence[Any], tally: Tally) -> Suite:
+    values = Values(tally, None)
+    suite_id = values.text(row[0], ("suite", row[0], "id"))
+    return Suite(
+        id=suite_id,
+        name=values.text(row[1], ("suite", suite_id, "name")),
+        created_at=values.integer(row[2], ("suite", suite_id, "created_at")),
+    )
+
+
+def _score(values: Values, case_id: str, row: Sequence[Any]) -> Score:
+    """A score from `(scorer_name, score, reason)`."""
+    name = values.text(row[0], ("score", case_id, row[0], "scorer_name"))
+    return Score(
+        scorer_name=name,
+        score=values.score(row[1], ("score", case_id, name, "score")),
+        reason=values.optional_text(row[2], ("score", case_id, name, "reason")),
     )
 
 
@@ -177,19 +205,25 @@ FIRST_FAILING_SQL = """SELECT c.id FROM cases c WHERE c.run_id = ? AND EXISTS (
     SELECT 1 FROM scores s WHERE s.case_id = c.id AND s.score < ?) ORDER BY c.idx, c.id LIMIT ?"""
 
 
-def _case_from_row(row: Sequence[Any], scores: Sequence[Score]) -> Case:
+def _case_from_row(row: Sequence[Any], score_rows: Sequence[Sequence[Any]], tally: Tally) -> Case:
+    """A case from its row and its `(scorer_name, score, reason)` rows."""
+    run_id = Values(tally, None).text(row[1], ("case", row[0], "run_id"))
+    values = Values(tally, run_id)
+    case_id = values.text(row[0], ("case", row[0], "id"))
+    where = ("case", case_id)
     return Case(
-        id=row[0],
-        run_id=row[1],
-        idx=row[2],
-        input=JsonText.parse(row[3]),
-        output=row[4],
-        expected=JsonText.parse(row[5]),
-        latency_ms=row[6],
-        tokens_in=row[7],
-        tokens_out=row[8],
-        error=JsonText.parse(row[9]),
-        scores=tuple(scores),
+        id=case_id,
+        run_id=run_id,
+        idx=values.integer(row[2], (*where, "idx")),
+        input=JsonText.parse(values.text(row[3], (*where, "input"))),
+        output=values.optional_text(row[4], (*where, "output")),
+        expected=JsonText.parse(values.optional_text(row[5], (*where, "expected"))),
+        latency_ms=values.optional_int(row[6], (*where, "latency_ms")),
+        tokens_in=values.optional_int(row[7], (*where, "tokens_in")),
+        tokens_out=values.optional_int(row[8], (*where, "tokens_out")),
+        error=JsonText.parse(values.optional_text(row[9], (*where, "error"))),
+        scores=tuple(_score(values, case_id, score) for score in score_rows),
+        unreadable=_columns(values),
     )
 
 
@@ -198,6 +232,16 @@ _RUN_COLUMNS = """
     {summary}
     FROM runs r LEFT JOIN suites s ON s.id = r.suite_id
 """
+
+
+# `s.rowid` tells a case without scores (NULL) from a score row whose columns are NULL.
+RUN_INDEX_SQL = """SELECT c.idx, c.id, s.scorer_name, s.score, s.rowid FROM cases c
+    LEFT JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?"""
+
+
+class _ReadAgain(Exception):
+    """A streamed read met text that is not UTF-8: the store now decodes it tolerantly, and
+    the read starts over."""
 
 
 class RunStore:
@@ -220,6 +264,27 @@ class RunStore:
         self._run_columns = _RUN_COLUMNS.format(summary="r.summary" if has_summary else "NULL")
         self._prompts_have_version = True
         self._has_prompts = True
+        self._tally = Tally()
+        self._tolerant = False  # set once text that is not UTF-8 was met
+
+    def unreadable_values(self, run_id: str | None = None) -> int:
+        """How many distinct stored values read so far could not be read as stored (a NULL
+        in a NOT NULL column, a wrong storage class, text that is not UTF-8): of one run's
+        rows, or of everything read when `run_id` is None. See `evaltui.store.decode`."""
+        return self._tally.count(run_id)
+
+    @property
+    def reads_tolerantly(self) -> bool:
+        """True once text that is not UTF-8 was met: text then goes through `tolerant_text`
+        (slower than sqlite3's own decoding, which a well-formed store keeps)."""
+        return self._tolerant
+
+    def _read_tolerantly(self) -> None:
+        """From now on, decode text that is not UTF-8 with U+FFFD instead of failing."""
+        self._tolerant = True
+        self._db.text_factory = tolerant_text
+        if self._bg is not None:
+            self._bg.text_factory = tolerant_text
 
     @property
     def uri(self) -> str:
@@ -306,16 +371,23 @@ class RunStore:
                     self._bg = await aiosqlite.connect(self._uri, uri=True, timeout=self._timeout)
                 except sqlite3.Error as error:
                     raise explain(error, self.path) from None
+                if self._tolerant:
+                    self._bg.text_factory = tolerant_text
             return self._bg
 
     async def _fetch(
         self, sql: str, params: Iterable[Any] = (), *, background: bool = False
     ) -> list[Any]:
-        db = await self._background() if background else self._db
-        try:
-            return list(await db.execute_fetchall(sql, tuple(params)))
-        except sqlite3.Error as error:
-            raise explain(error, self.path) from None
+        params = tuple(params)
+        for _ in range(2):
+            db = await self._background() if background else self._db
+            try:
+                return list(await db.execute_fetchall(sql, params))
+            except sqlite3.Error as error:
+                if self._tolerant or not is_decode_error(error):
+                    raise explain(error, self.path) from None
+            self._read_tolerantly()  # and read again
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def fetch(
         self, sql: str, params: Iterable[Any] = (), *, background: bool = False
@@ -335,7 +407,10 @@ class RunStore:
                 while rows := await cursor.fetchmany(size):
                     yield list(rows)
         except sqlite3.Error as error:
-            raise explain(error, self.path) from None
+            if self._tolerant or not is_decode_error(error):
+                raise explain(error, self.path) from None
+            self._read_tolerantly()
+            raise _ReadAgain from None
 
     async def data_version(self) -> int:
         """SQLite's `PRAGMA data_version`: changes when another connection commits."""
@@ -349,18 +424,18 @@ class RunStore:
         rows = await self._fetch(
             "SELECT id, name, created_at FROM suites ORDER BY created_at DESC, rowid DESC"
         )
-        return [Suite(id=r[0], name=r[1], created_at=r[2]) for r in rows]
+        return [_suite_from_row(row, self._tally) for row in rows]
 
     async def list_runs(self) -> list[Run]:
         """Every run, as `listRuns` orders them (started_at), ties broken by insertion order."""
         rows = await self._fetch(f"SELECT {self._run_columns} ORDER BY r.started_at, r.rowid")
-        return [_run_from_row(row) for row in rows]
+        return [_run_from_row(row, self._tally) for row in rows]
 
     async def get_run(self, run_id: str) -> Run:
         rows = await self._fetch(f"SELECT {self._run_columns} WHERE r.id = ?", (run_id,))
         if not rows:
             raise StoreError(f"no run {run_id} in {self.path}; list them with `evaltui runs`")
-        return _run_from_row(rows[0])
+        return _run_from_row(rows[0], self._tally)
 
     async def resolve_run(self, ref: str) -> Run:
         """A run by full id or by a unique prefix of at least four characters."""
@@ -407,7 +482,10 @@ class RunStore:
         if model is not None:
             params.append(model)
         rows = await self._fetch(sql, (*params, limit, offset))
-        return [(str(row[0]), row[1]) for row in rows]
+        values = Values(self._tally, None)
+        return [
+            (str(row[0]), values.optional_text(row[1], ("run", row[0], "config"))) for row in rows
+        ]
 
     async def suite_by_name(self, name: str) -> Suite | None:
         """As `findSuiteByName`: the newest suite of that name."""
@@ -416,7 +494,7 @@ class RunStore:
             " ORDER BY created_at DESC, rowid DESC LIMIT 1",
             (name,),
         )
-        return Suite(id=rows[0][0], name=rows[0][1], created_at=rows[0][2]) if rows else None
+        return _suite_from_row(rows[0], self._tally) if rows else None
 
     async def case_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
         """Number of cases of each given run (index only, no row reads)."""
@@ -449,7 +527,8 @@ class RunStore:
         totals = await self._fetch(SUMMARY_TOTALS_SQL, (run_id,), background=True)
         means = await self._fetch(SUMMARY_MEANS_SQL, (run_id,), background=True)
         minimums = await self._fetch(SUMMARY_MINIMUMS_SQL, (run_id,), background=True)
-        return summary_from_rows(totals, means, minimums, threshold)
+        values = Values(self._tally, run_id)
+        return summary_from_rows(totals, means, minimums, threshold, values)
 
     async def failing_cases(self, run_id: str, threshold: float) -> list[FailingCase]:
         """`getFailingCases(runId, threshold)`: cases with a score below the threshold,
@@ -461,10 +540,14 @@ class RunStore:
             (run_id, threshold),
             background=True,
         )
+        values = Values(self._tally, run_id)
         grouped: dict[str, tuple[int, list[Score]]] = {}
-        for case_id, idx, scorer, score, reason in rows:
-            entry = grouped.setdefault(case_id, (idx, []))
-            entry[1].append(Score(scorer_name=scorer, score=score, reason=reason))
+        for case_id, idx, *score in rows:
+            case_id = values.text(case_id, ("case", case_id, "id"))
+            entry = grouped.get(case_id)
+            if entry is None:
+                entry = grouped[case_id] = (values.integer(idx, ("case", case_id, "idx")), [])
+            entry[1].append(_score(values, case_id, score))
         return [
             FailingCase(idx=idx, case_id=case_id, scores=tuple(scores))
             for case_id, (idx, scores) in grouped.items()
@@ -487,18 +570,20 @@ class RunStore:
         else:
             sql = FIRST_FAILING_SQL
             params = (run_id, failing_below, limit)
-        return [row[0] for row in await self._fetch(sql, params)]
+        values = Values(self._tally, run_id)
+        rows = await self._fetch(sql, params)
+        return [values.text(row[0], ("case", row[0], "id")) for row in rows]
 
     async def run_index(self, run_id: str) -> RunIndex:
         """Ids and scores of every case of the run in idx order; no text is read."""
-        builder = RunIndexBuilder()
-        async for rows in self._chunks(
-            """SELECT c.idx, c.id, s.scorer_name, s.score FROM cases c
-               LEFT JOIN scores s ON s.case_id = c.id WHERE c.run_id = ?""",
-            (run_id,),
-        ):
-            builder.add(rows)  # a few ms a chunk: the UI keeps painting in between
-        return await asyncio.to_thread(builder.finish)
+        while True:
+            builder = RunIndexBuilder(Values(self._tally, run_id))
+            try:
+                async for rows in self._chunks(RUN_INDEX_SQL, (run_id,)):
+                    builder.add(rows)  # a few ms a chunk: the UI keeps painting in between
+            except _ReadAgain:
+                continue
+            return await asyncio.to_thread(builder.finish)
 
     async def case_rows(self, case_ids: Sequence[str]) -> list[CaseRow]:
         """Table rows for the given cases (previews, small columns, scores), in the given order."""
@@ -510,7 +595,7 @@ class RunStore:
                    substr(CASE WHEN json_valid(input) AND json_type(input, '$.input') IS NOT NULL
                           THEN json_extract(input, '$.input') ELSE input END, 1, {PREVIEW_CHARS}),
                    substr(output, 1, {PREVIEW_CHARS}),
-                   latency_ms, tokens_in, tokens_out, error IS NOT NULL
+                   latency_ms, tokens_in, tokens_out, error IS NOT NULL, run_id
                FROM cases WHERE id IN (SELECT value FROM json_each(?))""",
             (ids_json,),
         )
@@ -519,24 +604,35 @@ class RunStore:
             " WHERE case_id IN (SELECT value FROM json_each(?))",
             (ids_json,),
         )
+        by_run: dict[object, Values] = {}
+        runs = {
+            row[0]: by_run.setdefault(row[8], Values(self._tally, _key(row[8]))) for row in rows
+        }
         scores: dict[str, dict[str, float]] = {}
         for case_id, scorer, score in score_rows:
+            values = runs.get(case_id) or Values(self._tally, None)
+            name = values.text(scorer, ("score", case_id, scorer, "scorer_name"))
+            number = values.score(score, ("score", case_id, name, "score"))
             per_case = scores.setdefault(case_id, {})
-            per_case[scorer] = min(score, per_case.get(scorer, score))
-        by_id = {
-            row[0]: CaseRow(
-                id=row[0],
-                idx=row[1],
-                input_preview=str(row[2]) if row[2] is not None else "",
-                output_preview=row[3] or "",
-                latency_ms=row[4],
-                tokens_in=row[5],
-                tokens_out=row[6],
+            # a scorer stored twice keeps its lowest score; NaN (not a number) never wins
+            if not per_case.get(name, math.inf) <= number:
+                per_case[name] = number
+        by_id: dict[str, CaseRow] = {}
+        for row in rows:
+            values = runs[row[0]]
+            case_id = values.text(row[0], ("case", row[0], "id"))
+            where = ("case", case_id)
+            by_id[case_id] = CaseRow(
+                id=case_id,
+                idx=values.integer(row[1], (*where, "idx")),
+                input_preview=values.optional_text(row[2], (*where, "input")) or "",
+                output_preview=values.optional_text(row[3], (*where, "output")) or "",
+                latency_ms=values.optional_int(row[4], (*where, "latency_ms")),
+                tokens_in=values.optional_int(row[5], (*where, "tokens_in")),
+                tokens_out=values.optional_int(row[6], (*where, "tokens_out")),
                 has_error=bool(row[7]),
-                scores=scores.get(row[0], {}),
+                scores=scores.get(case_id, {}),
             )
-            for row in rows
-        }
         return [by_id[case_id] for case_id in case_ids if case_id in by_id]
 
     async def get_case(self, case_id: str) -> Case:
@@ -554,9 +650,7 @@ class RunStore:
             " ORDER BY scorer_name, rowid",
             (case_id,),
         )
-        return _case_from_row(
-            row, [Score(scorer_name=r[0], score=r[1], reason=r[2]) for r in score_rows]
-        )
+        return _case_from_row(row, score_rows, self._tally)
 
     async def get_cases(self, case_ids: Sequence[str]) -> list[Case]:
         """Several cases in full (with every score), in the given order; 500 per query."""
@@ -569,17 +663,16 @@ class RunStore:
                    WHERE id IN (SELECT value FROM json_each(?))""",
                 (chunk,),
             )
-            scores: dict[str, list[Score]] = {}
-            for case_id, name, score, reason in await self._fetch(
+            scores: dict[str, list[Sequence[Any]]] = {}
+            for case_id, *score in await self._fetch(
                 "SELECT case_id, scorer_name, score, reason FROM scores"
                 " WHERE case_id IN (SELECT value FROM json_each(?)) ORDER BY scorer_name, rowid",
                 (chunk,),
             ):
-                scores.setdefault(case_id, []).append(
-                    Score(scorer_name=name, score=score, reason=reason)
-                )
+                scores.setdefault(case_id, []).append(score)
             for row in rows:
-                found[row[0]] = _case_from_row(row, scores.get(row[0], []))
+                case = _case_from_row(row, scores.get(row[0], []), self._tally)
+                found[case.id] = case
         return [found[case_id] for case_id in case_ids if case_id in found]
 
     async def search_case_ids(self, run_id: str, needle: str) -> set[str]:
@@ -594,7 +687,8 @@ class RunStore:
             (run_id, pattern, pattern, pattern),
             background=True,
         )
-        return {row[0] for row in rows}
+        values = Values(self._tally, run_id)
+        return {values.text(row[0], ("case", row[0], "id")) for row in rows}
 
     async def case_history(
         self, run: Run, input_raw: str, limit: int = 10, *, include_derived: bool = False
@@ -614,12 +708,21 @@ class RunStore:
                 (run.suite_name, run.started_at, page, offset),
             )
             for run_id, model, started_at, config in rows:
+                values = Values(self._tally, run_id)
+                where = ("run", run_id)
+                config_text = values.optional_text(config, (*where, "config"))
                 if (
                     include_derived
                     or run_id == run.id
-                    or parse_derived(JsonText.parse(config)) is None
+                    or parse_derived(JsonText.parse(config_text)) is None
                 ):
-                    runs.append((run_id, model, started_at))
+                    runs.append(
+                        (
+                            run_id,
+                            values.text(model, (*where, "model")),
+                            values.integer(started_at, (*where, "started_at")),
+                        )
+                    )
                     if len(runs) == limit:
                         break
             if len(rows) < page:
@@ -634,7 +737,13 @@ class RunStore:
             (json.dumps(run_ids), input_raw),
             background=True,
         )
-        by_run = {row[0]: (row[1], bool(row[2])) for row in found}
+        by_run = {
+            row[0]: (
+                Values(self._tally, row[0]).optional_number(row[1], ("history", row[0], "min")),
+                bool(row[2]),
+            )
+            for row in found
+        }
         return [
             HistoryPoint(
                 run_id=run_id,
@@ -658,6 +767,18 @@ class RunStore:
             f"SELECT id, name, {version}, content, created_at FROM prompts"
             " ORDER BY name COLLATE NOCASE ASC, 3 DESC"
         )
-        return [
-            Prompt(id=r[0], name=r[1], version=r[2], content=r[3], created_at=r[4]) for r in rows
-        ]
+        values = Values(self._tally, None)
+        prompts = []
+        for row in rows:
+            prompt_id = values.text(row[0], ("prompt", row[0], "id"))
+            where = ("prompt", prompt_id)
+            prompts.append(
+                Prompt(
+                    id=prompt_id,
+                    name=values.text(row[1], (*where, "name")),
+                    version=values.integer(row[2], (*where, "version")),
+                    content=values.text(row[3], (*where, "content")),
+                    created_at=values.integer(row[4], (*where, "created_at")),
+                )
+            )
+        return prompts

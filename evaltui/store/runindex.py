@@ -1,7 +1,8 @@
-"""Build a `RunIndex` from streamed `(idx, case_id, scorer_name, score)` rows.
+"""Build a `RunIndex` from streamed `(idx, case_id, scorer_name, score, score_rowid)` rows.
 
 Rows arrive in chunks and go straight into compact columns, so a 100,000-case run with
-300,000 scores never exists as a list of tuples.
+300,000 scores never exists as a list of tuples. Values come as stored: anything that is not
+what the package writes is typed by `evaltui.store.decode.Values` (and counted there).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from array import array
 from collections.abc import Iterable
 
 from evaltui.core.models import RunIndex
+from evaltui.store.decode import Tally, Values
 
-Row = tuple[int, str, str | None, float | None]
+# (idx, case id, scorer name, score, score rowid: None when the case has no score)
+Row = tuple[object, object, object, object, int | None]
 
 
 class RunIndexBuilder:
     """Accumulates cases in arrival order; `finish()` sorts them by (idx, id)."""
 
-    def __init__(self) -> None:
+    def __init__(self, values: Values | None = None) -> None:
+        self.values = values or Values(Tally(), None)
         self.ids: list[str] = []
         self.idxs: array[int] = array("q")
         self.minimums: array[float] = array("d")
@@ -28,17 +32,26 @@ class RunIndexBuilder:
     def add(self, rows: Iterable[Row]) -> None:
         nan = math.nan
         position = self.position
-        for idx, case_id, scorer, score in rows:
+        values = self.values
+        for idx, case_id, scorer, score, score_rowid in rows:
+            if type(case_id) is not str:
+                case_id = values.text(case_id, ("case", case_id, "id"))
             i = position.get(case_id)
             if i is None:
                 i = position[case_id] = len(self.ids)
                 self.ids.append(case_id)
-                self.idxs.append(idx)
+                self.idxs.append(
+                    idx if type(idx) is int else values.integer(idx, ("case", case_id, "idx"))
+                )
                 self.minimums.append(nan)
-                for values in self.by_scorer.values():
-                    values.append(nan)
-            if scorer is None or score is None:
-                continue
+                for column in self.by_scorer.values():
+                    column.append(nan)
+            if score_rowid is None:
+                continue  # a case without scores
+            if type(scorer) is not str:
+                scorer = values.text(scorer, ("score", case_id, scorer, "scorer_name"))
+            if type(score) is not float:
+                score = values.score(score, ("score", case_id, scorer, "score"))
             found = self.by_scorer.get(scorer)
             if found is None:
                 found = self.by_scorer[scorer] = array("d", [nan]) * len(self.ids)

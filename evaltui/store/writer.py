@@ -815,7 +815,7 @@ class StoreWriter:
                         for sql in (SUMMARY_TOTALS_SQL, SUMMARY_MEANS_SQL, SUMMARY_MINIMUMS_SQL)
                     ]
                     result = summary_from_rows(rows[0], rows[1], rows[2], threshold)
-                    summary = result.model_dump_json(by_alias=True)
+                    summary = result.to_json_text()
                 db.execute(_FINISH_RUN_SQL, (finished_at, status, summary, run_id))
         except sqlite3.Error as error:
             raise explain_write(error, self.path) from None

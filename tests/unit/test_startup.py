@@ -1,5 +1,5 @@
 """Start-up pays only for what it shows: the app and its runs screen import no diff engine,
-numpy, judges, jobs or receiver; the headless commands import no Textual; subcommands'
+numpy, pydantic, judges, jobs or receiver; the headless commands import no Textual; subcommands'
 implementations are imported only when they run."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ SAMPLE = ROOT / "sample_data" / "store.db"
 
 NOT_AT_START = (
     "numpy",
+    "pydantic",  # ~80 ms: the store's models are plain dataclasses
     "evaltui.diff",
     "evaltui.backends",
     "evaltui.judges",
@@ -58,7 +59,12 @@ def test_the_check_sees_a_heavy_import() -> None:
     assert "numpy" in heavy(modules)
 
 
-def test_runs_json_imports_no_textual_judges_or_receiver() -> None:
+def test_the_check_sees_pydantic() -> None:
+    modules = loaded_after("import evaltui.ui.app, evaltui.diff")
+    assert "pydantic" in heavy(modules)
+
+
+def test_runs_json_imports_no_textual_pydantic_judges_or_receiver() -> None:
     done = subprocess.run(
         [
             sys.executable,

@@ -98,7 +98,7 @@ async def test_mean_scores_of_a_run(store: RunStore) -> None:
     summary = await store.run_summary(GPT_QA, 0.5)
     assert summary.mean_scores["exact"] == pytest.approx(0.65)
     assert summary.mean_scores["levenshtein"] == pytest.approx(0.7019288277511961)
-    assert summary.model_dump(by_alias=True).keys() == {
+    assert summary.to_json().keys() == {
         "totalCases",
         "passCount",
         "failCount",
