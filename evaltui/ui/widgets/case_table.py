@@ -40,7 +40,8 @@ class Column:
 
 
 def cell(value: str, column: Column) -> str:
-    value = value[: column.width]
+    """`value` (any stored text: a scorer's name, a status) as one printable, padded cell."""
+    value = one_line(value, column.width)
     return (value.rjust if column.right else value.ljust)(column.width) + " "
 
 
