@@ -664,7 +664,8 @@ def import_once(file: Path, spans: int) -> tuple[float, float]:
     duplicates there."""
     remove_db(IMPORT_STORE)
     wall, peak, stdout = timed_run(
-        evaltui_argv("import", str(file), "--store", str(IMPORT_STORE), "--json"), code_dir()
+        evaltui_argv("import", str(file), "--store", str(IMPORT_STORE), "--create", "--json"),
+        code_dir(),
     )
     result = json.loads(stdout.strip().splitlines()[-1])
     added = scalar(IMPORT_STORE, "SELECT count(*) FROM evaltui_spans")
@@ -1153,7 +1154,8 @@ def deepeval_rows(args: argparse.Namespace) -> list[Row]:
     for _ in range(1 if q else 3):
         remove_db(store)
         wall, _, stdout = timed_run(
-            evaltui_argv("import", str(file), "--store", str(store), "--json"), code_dir()
+            evaltui_argv("import", str(file), "--store", str(store), "--create", "--json"),
+            code_dir(),
         )
         result = json.loads(stdout.strip().splitlines()[-1])
         if result["spans"] != spans:

@@ -211,6 +211,7 @@ def measure(path: Path) -> dict[str, Any]:
             str(path),
             "--store",
             str(store),
+            "--create",
             "--json",
         ]
         started = time.perf_counter()

@@ -210,9 +210,7 @@ def check(store: Path, source: str, writer_run: str) -> dict[str, Any]:
 def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     store = folder / "store.db"
     source = make_store(store, args.cases)
-    script = (
-        f"cat >/dev/null; sleep {args.judge_sleep}; echo '{{\"score\": 1, \"reason\": \"ok\"}}'"
-    )
+    script = f'cat >/dev/null; sleep {args.judge_sleep}; echo \'{{"score": 1, "reason": "ok"}}\''
     config = folder / "evaltui.toml"
     config.write_text(
         f'[judges.soak]\ntype = "command"\nargv = ["/bin/sh", "-c", {json.dumps(script)}]\n'
@@ -245,8 +243,15 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     try:
         job = subprocess.run(
             evaltui_argv(
-                "rejudge", source, "--judge", "soak", "--config", str(config),
-                "--store", str(store), "--json",
+                "rejudge",
+                source,
+                "--judge",
+                "soak",
+                "--config",
+                str(config),
+                "--store",
+                str(store),
+                "--json",
             ),
             capture_output=True,
             text=True,
@@ -334,9 +339,10 @@ def table(results: list[dict[str, Any]]) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n, r in enumerate(results, 1):
-        others = ", ".join(
-            f"{role} {o['ops']} ({o['failures']})" for role, o in r["others"].items()
-        ) or "none (--alone)"
+        others = (
+            ", ".join(f"{role} {o['ops']} ({o['failures']})" for role, o in r["others"].items())
+            or "none (--alone)"
+        )
         lines.append(
             f"| {n} | {r['wall_s']} s (ideal {r['ideal_s']} s) "
             f"| {r['saved_distinct'] - r['saved_twice']} / {r['missing']} / {r['saved_twice']} "

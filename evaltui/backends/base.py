@@ -97,8 +97,6 @@ class Verdict(BaseModel):
         return cls(judge=judge, error=error, **extra)
 
 
-
-
 class JudgeInput(BaseModel):
     """What a judge sees of one case: the dataset item, the output and the expected value.
 

@@ -57,8 +57,6 @@ def parse_selection(text: str) -> set[int]:
     return picked
 
 
-
-
 def check_args(args: argparse.Namespace) -> None:
     """Flags that do not go together, or values out of range: one line, nothing written."""
     if getattr(args, "errors", False):
@@ -144,7 +142,12 @@ def build_plan(
         raise JobInputError(str(error)) from None
     try:
         return JobPlan(
-            kind, run, tuple(case_ids), tuple(judges), task, job_threshold(run, args),
+            kind,
+            run,
+            tuple(case_ids),
+            tuple(judges),
+            task,
+            job_threshold(run, args),
             redactor=config.secrets,
         )
     except PlanError as error:

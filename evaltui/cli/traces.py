@@ -75,14 +75,21 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.match and not args.run:
         raise StoreError("--match needs --run RUN: the run whose cases traces are matched to")
     path = find_store_path(args.store)
-    with StoreWriter.open(path, create=True) as writer:
+    files = [Path(name) for name in args.files]
+    missing = [str(file) for file in files if not file.is_file()]
+    if missing:  # checked before the store is created or written
+        raise StoreError(f"no such file: {', '.join(missing)} (nothing was imported)")
+    if not args.create and not os.path.lexists(path):
+        raise StoreError(
+            f"no store at {path}: check --store (or $EVALS_DB_PATH), or pass --create to make one"
+        )
+    with StoreWriter.open(path, create=args.create) as writer:
         if writer.created:
             print(f"created a new store at {path}", file=sys.stderr)
         writer.ensure_schema()
         link = LinkOptions(writer.find_run(args.run), args.match or "idx") if args.run else None
         failed = 0
-        for name in args.files:
-            file = Path(name)
+        for file in files:
             result = _import_one(writer, file, link)
             if result is None:
                 failed += 1
@@ -94,9 +101,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import_one(writer: StoreWriter, file: Path, link: LinkOptions | None) -> ImportResult | None:
-    if not file.is_file():
-        _error(f"{file}: no such file")
-        return None
     if _same_file(file, writer.path):
         # Reading it would open the store outside SQLite while we hold it (lost locks).
         _error(f"{file} is the store itself (or its WAL): import trace files or another database")
@@ -234,9 +238,7 @@ async def _traces(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     if args.json:
-        print(
-            dumps_output([trace.to_json() for trace in traces], indent=_indent())
-        )
+        print(dumps_output([trace.to_json() for trace in traces], indent=_indent()))
         return 0
     if not traces:
         print(
@@ -245,7 +247,7 @@ async def _traces(args: argparse.Namespace) -> int:
         return 0
     rows = [["TRACE", "NAME", "SOURCE", "SPANS", "ERRORS", "FAILED", "DURATION", "STARTED", "CASE"]]
     for trace in traces:
-        case = "-" if trace.case_id is None else f"#{trace.case_idx} {trace.case_id[:8]}"
+        case = trace.case_label()
         rows.append(
             [
                 trace.trace_id[:16],

@@ -48,6 +48,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     imp.add_argument("files", nargs="+", metavar="FILE", help="files to import")
     _store_option(imp, immutable=False)
     imp.add_argument(
+        "--create",
+        action="store_true",
+        help="create the store when it does not exist (without it, a mistyped --store is an "
+        "error, not a new empty store)",
+    )
+    imp.add_argument(
         "--run", metavar="RUN", help="link traces without evals.case_id to cases of this run"
     )
     imp.add_argument(

@@ -24,7 +24,6 @@ class _Undefined:
 UNDEFINED: Any = _Undefined()
 
 
-
 def js_number(value: float) -> str:
     """`Number.prototype.toString()` (ECMAScript Number::toString, radix 10)."""
     if math.isnan(value):

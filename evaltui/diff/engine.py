@@ -347,9 +347,7 @@ def compare(
             _common_mins(base_scores[:, :m], common),
             _common_mins(cand_scores[:, :m], common),
         )
-    flags, case_flips = _case_flags(
-        base, cand, pairs, changes, flips, threshold, mins, common
-    )
+    flags, case_flips = _case_flags(base, cand, pairs, changes, flips, threshold, mins, common)
     unpaired = len(pairs.removed) + len(pairs.added)
     rows = m + unpaired
     pad = np.full((len(names), unpaired), np.nan)

@@ -93,9 +93,7 @@ def _not_compared_lines(summary: DiffSummary) -> list[str]:
             "its numbers above are kept but left out of the verdict):",
             "",
         ]
-        lines += [
-            f"- {_md(n.scorer, 60)}: only in the {n.only_in}" for n in summary.not_compared
-        ]
+        lines += [f"- {_md(n.scorer, 60)}: only in the {n.only_in}" for n in summary.not_compared]
     derived = summary.candidate.derived
     if summary.derived_candidate and derived is not None:
         lines += [

@@ -264,7 +264,11 @@ class BatchRunner:
                     delay = max(delay, SETTLE_S)
                 self.caller.emit(
                     CallRetrying(
-                        "", "submit", attempt + 1, delay, time.time() + delay,
+                        "",
+                        "submit",
+                        attempt + 1,
+                        delay,
+                        time.time() + delay,
                         f"{reason}; looking for the batch before creating another",
                     )
                 )

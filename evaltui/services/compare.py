@@ -46,7 +46,12 @@ async def load_run_columns(store: RunStore, run_id: str, full: bool = True) -> R
     input digest. getRunSummary's sums come from the same pass. Read in a thread.
     `full=False`: only idx, id and scores (`RunColumns.complete` is False)."""
     return await runload.read_in_thread(
-        store.path, store.uri, store.timeout, run_id, ColumnsBuilder(run_id), full,
+        store.path,
+        store.uri,
+        store.timeout,
+        run_id,
+        ColumnsBuilder(run_id),
+        full,
         then=ColumnsBuilder.build,
     )
 

@@ -104,9 +104,7 @@ def missing_judges(case: Case, plan: ErrorsPlan) -> tuple[str, ...]:
     return tuple(profile.name for profile, _ in plan.judges if profile.name not in scored)
 
 
-def retried_rows(
-    result: CaseResult, names: Sequence[str]
-) -> tuple[list[ScoreRow], str | None]:
+def retried_rows(result: CaseResult, names: Sequence[str]) -> tuple[list[ScoreRow], str | None]:
     """The new score rows of a retried case (`names`: the scorer of each verdict, in order)
     and its error (None: every judge answered)."""
     scores: list[ScoreRow] = []
@@ -178,9 +176,7 @@ async def _retry_claimed(
                     case = by_id[result.case_id]
                     scores, error = retried_rows(result, scorers)
                     rows = judgement_rows(result, scorers)
-                    save = functools.partial(
-                        writer.complete_case, idx=case.idx, judgements=rows
-                    )
+                    save = functools.partial(writer.complete_case, idx=case.idx, judgements=rows)
                     await asyncio.to_thread(save, run_id, case.id, scores, error)
                     totals.add(result)
                     if on_result is not None:

@@ -464,9 +464,7 @@ class RunStore:
         if model is None:
             rows = await self._fetch(LATEST_SQL, (suite_id, RunStatus.COMPLETED.value))
         else:
-            rows = await self._fetch(
-                LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model)
-            )
+            rows = await self._fetch(LATEST_MODEL_SQL, (suite_id, RunStatus.COMPLETED.value, model))
         return str(rows[0][0]) if rows else None
 
     async def completed_runs_page(

@@ -67,7 +67,6 @@ sys.exit(load("evaltui.store.runload", sys.argv[3]).main(sys.argv[4:], accumulat
 """
 
 
-
 class RowSink(Protocol):
     """What a run is streamed into (the diff's `RunAccumulator`; this module does not import
     it: the caller hands it in, so the data layer does not depend on the diff engine)."""

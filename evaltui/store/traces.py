@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from evaltui.store.errors import StoreError
@@ -18,13 +19,21 @@ from evaltui.traces.models import Span, SpanDetail, SpanNode, SpanScore, TraceSu
 from evaltui.traces.tree import build_tree
 
 _TRACE_COLUMNS = """trace_id, source, name, case_id, run_id, case_idx, start_ns, end_ns,
-    span_count, error_count, score_count, failed_score_count, imported_at"""
+    span_count, error_count, score_count, failed_score_count, imported_at,
+    EXISTS (SELECT 1 FROM cases WHERE cases.id = evaltui_traces.case_id)"""
+# A trace without a case in the store: no link, or a link to a case not (yet) written.
+_UNLINKED = "NOT EXISTS (SELECT 1 FROM cases WHERE cases.id = evaltui_traces.case_id)"
 _SPAN_COLUMNS = """id, trace_id, span_id, parent_id, kind, name, start_ns, end_ns, status, error,
     model, tokens_in, tokens_out, cost"""
 
 
+_TRACE_FIELDS = [column.name for column in fields(TraceSummary)]
+
+
 def _trace(row: Sequence[Any]) -> TraceSummary:
-    return TraceSummary(*row)
+    values = dict(zip(_TRACE_FIELDS, row, strict=True))
+    values["case_found"] = bool(values["case_found"])
+    return TraceSummary(**values)
 
 
 def _span(row: Sequence[Any]) -> Span:
@@ -63,7 +72,8 @@ async def list_traces(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[TraceSummary]:
-    """Traces, newest first: of one run, or only those without a case. With `case_id`,
+    """Traces, newest first: of one run, or only those without a case in the store (no link,
+    or a link to a case not written yet). With `case_id`,
     that case's traces, as `traces_for_case` (the other filters do not apply)."""
     if case_id is not None:
         return await traces_for_case(store, case_id)
@@ -75,7 +85,7 @@ async def list_traces(
         where.append("run_id = ?")
         params.append(run_id)
     if unlinked_only:
-        where.append("case_id IS NULL")
+        where.append(_UNLINKED)
     sql = f"SELECT {_TRACE_COLUMNS} FROM evaltui_traces"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from evaltui.core.textsafe import one_line
+
 
 class SpanKind(StrEnum):
     AGENT = "agent"
@@ -132,12 +134,23 @@ class TraceSummary:
     score_count: int
     failed_score_count: int
     imported_at: int
+    case_found: bool = False  # its case is in the store (a link may name one not yet written)
 
     @property
     def duration_ns(self) -> int | None:
         if self.start_ns is None or self.end_ns is None:
             return None
         return max(0, self.end_ns - self.start_ns)
+
+    def case_label(self) -> str:
+        """Its case, or what the link names while that case is missing (printable)."""
+        if self.case_found and self.case_id is not None:
+            return f"#{self.case_idx} {one_line(self.case_id[:8])}"
+        if self.case_id is not None:
+            return f"{one_line(self.case_id[:8])} (not in the store)"
+        if self.run_id is not None and self.case_idx is not None:
+            return f"#{self.case_idx} of run {one_line(self.run_id[:8])} (not in the store)"
+        return "-"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +167,7 @@ class TraceSummary:
             "score_count": self.score_count,
             "failed_score_count": self.failed_score_count,
             "imported_at": self.imported_at,
+            "case_found": self.case_found,
         }
 
 

@@ -28,8 +28,13 @@ async def test_batch_line_follows_submit_and_polls() -> None:
         text = plain(line)
         assert "polling (in_progress, ended 120/500)" in text and "next poll in 30 s" in text
         line.record(
-            BatchPolled("strict", "msgbatch_01", "unreachable", next_poll_s=60.0,
-                        problem="HTTP 503 api_error: down")
+            BatchPolled(
+                "strict",
+                "msgbatch_01",
+                "unreachable",
+                next_poll_s=60.0,
+                problem="HTTP 503 api_error: down",
+            )
         )
         await pilot.pause()
         text = plain(line)

@@ -116,9 +116,7 @@ def test_no_sql_outside_the_store() -> None:
 
 
 NON_UI = [
-    module_name(path)
-    for path in MODULES
-    if layer_of(module_name(path)) not in {"ui", "cli", ""}
+    module_name(path) for path in MODULES if layer_of(module_name(path)) not in {"ui", "cli", ""}
 ]
 
 
@@ -180,7 +178,8 @@ def test_the_store_is_called_only_from_the_store_with_sql() -> None:
         for path in MODULES
         if layer_of(module_name(path)) != "store"
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Attribute) and node.attr == "fetch"
+        if isinstance(node, ast.Attribute)
+        and node.attr == "fetch"
         and ast.unparse(node.value).split(".")[-1] == "store"
     ]
     assert wrong == []

@@ -87,8 +87,9 @@ def make_judge(
 
 def cases(n: int) -> list[JudgeInput]:
     return [
-        JudgeInput(case_id=f"case-{i}", idx=i, input={"input": f"q{i}"}, output="Paris",
-                   expected="Paris")
+        JudgeInput(
+            case_id=f"case-{i}", idx=i, input={"input": f"q{i}"}, output="Paris", expected="Paris"
+        )
         for i in range(n)
     ]
 
@@ -126,8 +127,9 @@ async def test_status_unreachable_until_expiry_sends_the_cases_one_by_one(
     fake.status_faults = [error(503)] * 10_000
     strict = make_judge(fake, clients, batch_poll_s=30)
     start = clock.now
-    results = await run(Job(cases(3), [strict], options=RunnerOptions(sleep=clock.sleep,
-                                                                       clock=clock)))
+    results = await run(
+        Job(cases(3), [strict], options=RunnerOptions(sleep=clock.sleep, clock=clock))
+    )
     assert len(results) == 3 and all(r.verdicts[0].ok for r in results)
     assert clock.now - start == pytest.approx(86_400, abs=1)  # gave up at the batch's expiry
     assert fake.message_calls == 3 and len(fake.batches) == 1
@@ -142,8 +144,12 @@ async def test_create_that_timed_out_is_reconciled_not_created_again(
     fake.create_faults = [HANG]  # the batch is made; its answer never comes
     events: list[JobEvent] = []
     strict = make_judge(fake, clients, timeout=0.5, batch_poll_s=1)
-    job = Job(cases(4), [strict], options=RunnerOptions(sleep=clock.sleep, clock=clock),
-              on_event=events.append)
+    job = Job(
+        cases(4),
+        [strict],
+        options=RunnerOptions(sleep=clock.sleep, clock=clock),
+        on_event=events.append,
+    )
     results = await run(job)
     assert len(fake.batches) == 1 and fake.list_calls >= 1  # exactly one batch server-side
     assert fake.message_calls == 0 and sorted(r.case_id for r in results) == [
@@ -161,8 +167,9 @@ async def test_reconciling_ignores_other_batches_and_creates_when_none_was_made(
     strict = make_judge(fake, clients, timeout=0.5, batch_poll_s=1)
     await strict.create_batch(cases(2))  # someone else's batch, of another size
     fake.create_faults = [error(529)]  # "overloaded", yet the batch was made
-    results = await run(Job(cases(3), [strict], options=RunnerOptions(sleep=clock.sleep,
-                                                                       clock=clock)))
+    results = await run(
+        Job(cases(3), [strict], options=RunnerOptions(sleep=clock.sleep, clock=clock))
+    )
     assert len(results) == 3 and fake.message_calls == 0
     assert len(fake.batches) == 2  # the other one and ours, found again: never a third
 
@@ -183,8 +190,14 @@ def setup(builder: StoreBuilder, tmp_path: Path) -> Iterator[Setup]:
     suite = builder.suite("s")
     run_id = builder.run(suite, "old-model")
     ids = [
-        builder.case(run_id, idx, input={"input": f"q{idx}"}, output="Paris", expected="Paris",
-                     scores={"strict": 0.0})
+        builder.case(
+            run_id,
+            idx,
+            input={"input": f"q{idx}"},
+            output="Paris",
+            expected="Paris",
+            scores={"strict": 0.0},
+        )
         for idx in range(4)
     ]
     builder.finish(run_id)
@@ -192,7 +205,7 @@ def setup(builder: StoreBuilder, tmp_path: Path) -> Iterator[Setup]:
     toml.write_text(
         '[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbatch_min_cases = 3\n'
         'batch_poll_s = 1\nrubric = "Correct and complete."\n'
-        '[prices.claude-test]\ninput = 3.0\noutput = 15.0\n'
+        "[prices.claude-test]\ninput = 3.0\noutput = 15.0\n"
     )
     yield Setup(builder.path, load_config(toml, cwd=tmp_path), ids, run_id)
 
@@ -218,7 +231,10 @@ def batch_rows(path: Path) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("created", [True, False])
 async def test_restart_between_intent_and_create_never_makes_a_second_batch(
-    setup: Setup, fake: FakeAnthropic, clients: list[AsyncAnthropic], clock: Clock,
+    setup: Setup,
+    fake: FakeAnthropic,
+    clients: list[AsyncAnthropic],
+    clock: Clock,
     created: bool,
 ) -> None:
     judge = judge_for(setup, fake, clients)
@@ -269,8 +285,7 @@ async def test_runs_recorded_by_the_previous_version_still_resume(
                 " WHERE id = ?",
                 (json.dumps([old_id]), run_id),
             )
-        outcome = await execute(plan, store, writer, RunnerOptions(sleep=clock.sleep,
-                                                                   clock=clock))
+        outcome = await execute(plan, store, writer, RunnerOptions(sleep=clock.sleep, clock=clock))
     finally:
         writer.close()
         await store.close()

@@ -135,9 +135,7 @@ def test_a_suite_with_only_derived_completed_runs_says_so(
     source = builder.run(suite, "m")  # still running: not a candidate for @latest
     derived = builder.run(suite, "m", config=derived_config("rejudge", source, [], ["exact"]))
     builder.finish(derived)
-    code, out, err = run_cli(
-        capsys, "diff", "only@latest", derived, "--store", str(builder.path)
-    )
+    code, out, err = run_cli(capsys, "diff", "only@latest", derived, "--store", str(builder.path))
     assert code == 2 and out == ""
     assert "not a re-judge or re-run" in err and "--include-derived" in err
     assert err.count("\n") == 1

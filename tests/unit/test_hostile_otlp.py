@@ -104,9 +104,7 @@ def test_import_keeps_a_5000_digit_number_as_text(
     assert "9" * 5000 in attributes[0]
 
 
-def test_import_replaces_a_lone_surrogate(
-    tmp_path: Path, store: Path, doc: dict[str, Any]
-) -> None:
+def test_import_replaces_a_lone_surrogate(tmp_path: Path, store: Path, doc: dict[str, Any]) -> None:
     path = tmp_path / "surrogate.json"
     path.write_text(json.dumps(with_name(doc, "bad \ud800 name")))  # json.dumps escapes it
     assert "\\ud800" in path.read_text()
@@ -215,7 +213,7 @@ SIZED = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\
         (SIZED + b"Content-Length: 99999999999999999999999\r\n\r\n", b"400"),
         (SIZED + b"Content-Length: 999999999\r\n\r\n{}", b"413"),
         (SIZED + b"Content-Length: 6\r\n\r\n[1,2,]", b"400"),
-        (SIZED + b"Content-Length: 12\r\n\r\n\"\\ud800\" \"x\"", b"400"),
+        (SIZED + b'Content-Length: 12\r\n\r\n"\\ud800" "x"', b"400"),
         (SIZED + b"Content-Length: 4\r\nContent-Encoding: gzip\r\n\r\nabcd", b"400"),
         (SIZED + b"Content-Length: 2\r\n\r\n\xff\xfe", b"400"),
     ],

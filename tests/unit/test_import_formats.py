@@ -310,6 +310,33 @@ def test_run_and_index_link_once_the_case_is_written(tmp_path: Path, builder: St
     ]
 
 
+def test_links_to_cases_not_in_the_store_are_listed_as_unlinked_and_named(
+    tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = q(store, "SELECT id FROM runs")[0][0]
+    missing_id = otlp_doc([make_span("00000000000000a7", attributes={"evals.case_id": "ghost"})])
+    pending = otlp_doc(
+        [make_span("00000000000000a8", attributes={"evals.run_id": run_id, "evals.case_idx": 9})]
+    )
+    pending["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = "3" * 32
+    linked = otlp_doc(
+        [make_span("00000000000000a9", attributes={"evals.case_id": case_ids(store)[0]})]
+    )
+    linked["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = "4" * 32
+    imported(store, write(tmp_path, "l.jsonl", [missing_id, pending, linked], lines=True))
+    capsys.readouterr()
+    assert main(["traces", "--store", str(store)]) == 0
+    listing = capsys.readouterr().out
+    assert "#None" not in listing
+    assert "ghost (not in the store)" in listing
+    assert f"#9 of run {run_id[:8]} (not in the store)" in listing
+    assert f"#0 {case_ids(store)[0][:8]}" in listing
+    assert main(["traces", "--unlinked", "--store", str(store), "--json"]) == 0
+    unlinked = json.loads(capsys.readouterr().out)
+    assert sorted(trace["trace_id"][:1] for trace in unlinked) == ["0", "3"]
+    assert not any(trace["case_found"] for trace in unlinked)
+
+
 # -- streaming ------------------------------------------------------------------------------
 
 
@@ -415,23 +442,17 @@ def test_import_command_json_output_and_exit_codes(
     good = write(tmp_path, "good.json", doc)
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
-    code = main(
-        [
-            "import",
-            str(good),
-            str(bad),
-            str(tmp_path / "missing.json"),
-            "--store",
-            str(store),
-            "--json",
-        ]
-    )
+    before = table_counts(store)
+    missing = str(tmp_path / "missing.json")
+    assert main(["import", str(good), missing, "--store", str(store)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"no such file: {missing} (nothing was imported)" in err
+    assert table_counts(store) == before  # inputs are checked before anything is written
+    code = main(["import", str(good), str(bad), "--store", str(store), "--json"])
     out, err = capsys.readouterr()
     assert code == 2
     assert json.loads(out)["spans"] == 5
-    assert (
-        err.count("evaltui: error: ") == 2 and "line 1, column 2" in err and "no such file" in err
-    )
+    assert err.count("evaltui: error: ") == 1 and "line 1, column 2" in err
     assert main(["import", str(good), "--store", str(store)]) == 0
     assert "already imported" in capsys.readouterr().out
     assert main(["import", str(good), "--store", str(store), "--match", "idx"]) == 2
@@ -445,7 +466,11 @@ def test_import_creates_a_new_store_that_the_app_can_open(
 ) -> None:
     target = tmp_path / "new" / "store.db"
     target.parent.mkdir()
-    assert main(["import", str(write(tmp_path, "t.json", doc)), "--store", str(target)]) == 0
+    trace_file = str(write(tmp_path, "t.json", doc))
+    assert main(["import", trace_file, "--store", str(target)]) == 2  # a mistyped --store
+    assert "pass --create to make one" in capsys.readouterr().err
+    assert not target.exists()
+    assert main(["import", trace_file, "--store", str(target), "--create"]) == 0
     assert "created a new store" in capsys.readouterr().err
     assert q(target, "PRAGMA journal_mode") == [("wal",)]
     assert {row[0] for row in q(target, "SELECT name FROM sqlite_master WHERE type='table'")} >= {

@@ -280,8 +280,6 @@ def test_rejudge_with_a_hanging_shell_judge_exits_cleanly(
     assert all(wait_gone(int(pid)) for pid in pids.read_text().split())
 
 
-
-
 # -- finding 14: an unrelated 400 keeps structured output -------------------------------------
 
 

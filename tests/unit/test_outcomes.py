@@ -176,9 +176,7 @@ def test_some_judge_errors_exit_1_with_counts_and_allow_errors_keeps_0(
     assert "4 judged, 2 judge errors, 0 task errors" in captured.err
     done = done_line(captured.out)
     assert (done["status"], done["judged"], done["judge_errors"]) == ("completed", 4, 2)
-    code = rejudge(
-        builder.path, run, "--judge", "flaky", "--config", str(config), "--allow-errors"
-    )
+    code = rejudge(builder.path, run, "--judge", "flaky", "--config", str(config), "--allow-errors")
     assert code == 0
     assert "4 judged, 2 judge errors" in capsys.readouterr().err  # still said
 
@@ -301,8 +299,7 @@ def test_errors_while_another_process_retries_the_same_run_refuses(
     broken.touch()
     script = judge_script(
         tmp_path,
-        f"if case['idx'] == 1 and os.path.exists({str(broken)!r}):\n    sys.exit(3)\n"
-        "score = 1",
+        f"if case['idx'] == 1 and os.path.exists({str(broken)!r}):\n    sys.exit(3)\nscore = 1",
     )
     config = config_file(tmp_path, command_profile("flaky", script))
     assert rejudge(builder.path, run, "--judge", "flaky", "--config", str(config)) == 1
@@ -504,8 +501,14 @@ def test_a_rejudge_keeps_the_source_config_that_still_describes_it(
     }
     run = builder.run(suite, "m", config=source_config)
     for idx in range(3):
-        builder.case(run, idx, input=f"q{idx}", output=f"a{idx}", expected=f"a{idx}",
-                     scores={"exact": 1.0, "llm": 0.9})
+        builder.case(
+            run,
+            idx,
+            input=f"q{idx}",
+            output=f"a{idx}",
+            expected=f"a{idx}",
+            scores={"exact": 1.0, "llm": 0.9},
+        )
     builder.finish(run)
     assert rejudge(builder.path, run, "--judge", "exact") == 0
     derived = done_line(capsys.readouterr().out)["run_id"]
@@ -513,7 +516,9 @@ def test_a_rejudge_keeps_the_source_config_that_still_describes_it(
         (config_text,) = db.execute("SELECT config FROM runs WHERE id = ?", (derived,)).fetchone()
     config = json.loads(config_text)
     assert {k: config[k] for k in ("taskMode", "promptName", "promptVersion", "dataset")} == {
-        "taskMode": "prompt", "promptName": "qa-system", "promptVersion": 3,
+        "taskMode": "prompt",
+        "promptName": "qa-system",
+        "promptVersion": 3,
         "dataset": "golden.jsonl",
     }
     assert config["scorers"] == ["exact"] and "scorerModel" not in config

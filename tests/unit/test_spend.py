@@ -320,7 +320,7 @@ async def test_batch_verdicts_keep_their_batch_id_and_half_price(
     toml = tmp_path / "evaltui.toml"
     toml.write_text(
         '[judges.strict]\ntype = "anthropic"\nmodel = "claude-test"\nbatch_min_cases = 3\n'
-        'batch_poll_s = 0.01\n[prices.claude-test]\ninput = 3.0\noutput = 15.0\n'
+        "batch_poll_s = 0.01\n[prices.claude-test]\ninput = 3.0\noutput = 15.0\n"
     )
     config = load_config(toml, cwd=tmp_path, env={"HOME": str(tmp_path)})
     profile = config.judge_profile("strict")

@@ -64,10 +64,10 @@ def make_store(builder: StoreBuilder, cases: int) -> str:
 
 def slow_judge_config(tmp_path: Path, sleep: float, concurrency: int) -> Path:
     """A command judge (no network): reads the case, waits, says 1."""
-    script = f"cat >/dev/null; sleep {sleep}; echo '{{\"score\": 1, \"reason\": \"ok\"}}'"
+    script = f'cat >/dev/null; sleep {sleep}; echo \'{{"score": 1, "reason": "ok"}}\''
     config = tmp_path / "evaltui.toml"
     config.write_text(
-        f"[judges.slow]\ntype = \"command\"\nargv = [\"/bin/sh\", \"-c\", {json.dumps(script)}]\n"
+        f'[judges.slow]\ntype = "command"\nargv = ["/bin/sh", "-c", {json.dumps(script)}]\n'
         f"concurrency = {concurrency}\n"
     )
     return config
@@ -75,8 +75,18 @@ def slow_judge_config(tmp_path: Path, sleep: float, concurrency: int) -> Path:
 
 def rejudge_command(run: str, config: Path, store: Path) -> list[str]:
     return [
-        sys.executable, "-m", "evaltui", "rejudge", run, "--judge", "slow",
-        "--config", str(config), "--store", str(store), "--json",
+        sys.executable,
+        "-m",
+        "evaltui",
+        "rejudge",
+        run,
+        "--judge",
+        "slow",
+        "--config",
+        str(config),
+        "--store",
+        str(store),
+        "--json",
     ]
 
 
@@ -109,7 +119,10 @@ def test_rejudge_loses_no_case_while_other_processes_open_and_write_the_store(
     try:
         job = subprocess.run(
             rejudge_command(run, config, builder.path),
-            capture_output=True, text=True, env=ENV, timeout=120,
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=120,
         )
     finally:
         stop.touch()
@@ -327,8 +340,16 @@ def test_saving_an_idx_twice_in_a_run_keeps_one_case(builder: StoreBuilder) -> N
         run_id = claim(writer, "job-b").run_id
         ids = [
             writer.save_case(
-                run_id=run_id, idx=7, input="{}", output="o", expected=None, latency_ms=1,
-                tokens_in=None, tokens_out=None, error=None, scores=[("exact", 1.0, None)],
+                run_id=run_id,
+                idx=7,
+                input="{}",
+                output="o",
+                expected=None,
+                latency_ms=1,
+                tokens_in=None,
+                tokens_out=None,
+                error=None,
+                scores=[("exact", 1.0, None)],
             )
             for _ in range(2)
         ]
@@ -350,8 +371,16 @@ def test_a_job_taken_over_writes_nothing_more(builder: StoreBuilder) -> None:
 
         def save(writer: StoreWriter, idx: int) -> str:
             return writer.save_case(
-                run_id=first.run_id, idx=idx, input="{}", output="o", expected=None,
-                latency_ms=1, tokens_in=None, tokens_out=None, error=None, scores=[],
+                run_id=first.run_id,
+                idx=idx,
+                input="{}",
+                output="o",
+                expected=None,
+                latency_ms=1,
+                tokens_in=None,
+                tokens_out=None,
+                error=None,
+                scores=[],
             )
 
         with pytest.raises(JobLostError, match="taken over by process"):

@@ -131,7 +131,7 @@ def chain_store(tmp_path: Path) -> Path:
     file = tmp_path / "chain.json"
     file.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
     store = tmp_path / "store.db"
-    assert main(["import", str(file), "--store", str(store)]) == 0
+    assert main(["import", str(file), "--store", str(store), "--create"]) == 0
     return store
 
 

@@ -88,7 +88,7 @@ def sdk_failure(error: BaseException) -> str:
         raise TransientError(f"{type(error).__name__}: {error}") from error
     if isinstance(error, TypeError) and "authentication method" in str(error):
         raise AccessDenied(  # the SDK found no key: every call would fail the same way
-            "no Anthropic API key: set ANTHROPIC_API_KEY, or api_key = \"${VAR}\" in the profile"
+            'no Anthropic API key: set ANTHROPIC_API_KEY, or api_key = "${VAR}" in the profile'
         ) from error
     raise error
 

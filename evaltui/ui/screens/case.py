@@ -52,10 +52,6 @@ TABS = (
 )
 
 
-
-
-
-
 def error_full(error: JsonText) -> str:
     """The whole error: headline, then the stack and any other fields."""
     value = error.value if error.is_json else None

@@ -332,9 +332,7 @@ class JobScreen(Screen[None]):
             self._pending.clear()
         if self._totals is not None:
             # total and done both count the cases an earlier attempt saved: a resume ends at 100 %
-            self.query_one(ProgressBar).update(
-                total=self._totals.total, progress=self._totals.done
-            )
+            self.query_one(ProgressBar).update(total=self._totals.total, progress=self._totals.done)
             self._show_totals(self._totals)
 
     def _show_totals(self, totals: JobTotals) -> None:

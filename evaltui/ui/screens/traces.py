@@ -94,11 +94,7 @@ class TracesScreen(Screen[None]):
                 ),
                 Text(format_ns(trace.duration_ns)),
                 Text(when(trace.start_ns // 1_000_000 if trace.start_ns else None)),
-                Text(
-                    f"#{trace.case_idx}"
-                    if trace.case_idx is not None
-                    else ("linked" if trace.case_id else "-")
-                ),
+                Text(trace.case_label()),
             )
         note = f"{len(self.traces)} traces" + (f" (the newest {LIMIT})" if more else "")
         if self.unlinked_only:
