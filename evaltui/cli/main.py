@@ -161,6 +161,12 @@ def build_app_parser() -> argparse.ArgumentParser:
         "--failing", action="store_true", help="with --run: show only its failing cases"
     )
     parser.add_argument("--threshold", type=_threshold, help="with --run: pass mark to start with")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a config file read after the usual ones (see Configuration in the README)",
+    )
     return parser
 
 
@@ -376,7 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 return cli_jobs.HANDLERS[args.command](args)
             return asyncio.run(_headless(args))
-        app_args = build_app_parser().parse_args(args_list)
+        app_parser = build_app_parser()
+        app_args = app_parser.parse_args(args_list)
+        if app_args.run is None and (app_args.failing or app_args.threshold is not None):
+            app_parser.error("--failing and --threshold apply to a run: add --run RUN")
         path = find_store_path(app_args.store or app_args.path)
         asyncio.run(_check_store(path, app_args.immutable, app_args.run))
     except StoreError as error:
@@ -395,8 +404,10 @@ def _run_app(path: Path, args: argparse.Namespace) -> int:
     # Settings are read once, here, and handed down (a broken file only stops jobs).
     config: Config | ConfigError
     try:
-        config = load_config()
+        config = load_config(args.config)
     except ConfigError as error:
+        if args.config is not None:  # asked for by name: not opened without it
+            return _fail(str(error))
         config = error
     start = StartAt(run=args.run, failing_only=args.failing, threshold=args.threshold)
     app = EvalTUI(path, immutable=args.immutable, start=start if args.run else None, config=config)

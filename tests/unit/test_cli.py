@@ -290,3 +290,41 @@ def test_core_does_not_import_textual() -> None:
         "assert 'textual' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_app_options_that_need_a_run_say_so(
+    real_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for option in (["--failing"], ["--threshold", "0.7"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([str(real_store), *option])
+        assert exit_.value.code == 2
+        assert "add --run RUN" in capsys.readouterr().err
+
+
+def test_the_app_reads_the_config_file_it_is_given(
+    real_store: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evaltui.services.config import Config
+    from evaltui.ui.app import EvalTUI
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-user-config"))
+    monkeypatch.chdir(tmp_path)  # no ./evaltui.toml either: only the file given
+    opened: list[object] = []
+    monkeypatch.setattr(EvalTUI, "run", lambda self: opened.append(self.config))
+    assert main([str(real_store), "--config", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml: no such config file" in capsys.readouterr().err
+    assert opened == []
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[profiles.x\n")
+    assert main([str(real_store), "--config", str(broken)]) == 2
+    assert "broken.toml: invalid TOML" in capsys.readouterr().err
+    good = tmp_path / "good.toml"
+    good.write_text('[judges.strict]\ntype = "exact"\n')
+    assert main([str(real_store), "--config", str(good)]) == 0
+    (config,) = opened
+    assert isinstance(config, Config) and config.names("judge") == ["strict"]
+    assert config.sources[-1] == good
