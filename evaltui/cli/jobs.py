@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evaltui.backends.base import JudgeError
+from evaltui.core.formatting import count
 from evaltui.core.jsonutil import dumps_output
 from evaltui.core.models import Case, Run
 from evaltui.core.textsafe import error_text, one_line
@@ -198,7 +199,7 @@ def batch_reporter(as_json: bool) -> Callable[[JobEvent], None]:
             text = (
                 f"batch {one_line(event.batch_id, 80)} "
                 f"{'found again' if event.adopted else 'submitted'} for judge "
-                f"{one_line(event.judge, 40)}: {len(event.case_ids)} cases"
+                f"{one_line(event.judge, 40)}: {count(len(event.case_ids), 'case')}"
             )
         elif isinstance(event, BatchPolled):
             state = (event.status, event.problem)

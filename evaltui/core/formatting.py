@@ -50,6 +50,11 @@ def tokens(summary: RunSummary) -> str:
     return f"{compact(summary.total_tokens_in)}/{compact(summary.total_tokens_out)}"
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 case`, `9,604 cases`: a number with thousands separators and its noun agreeing."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def compact(number: int) -> str:
     if number < 10_000:
         return str(number)

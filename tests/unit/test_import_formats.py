@@ -490,3 +490,12 @@ def test_writer_refuses_a_database_that_is_not_a_runstore(tmp_path: Path) -> Non
     with pytest.raises(StoreError, match="not a complete @deepagents/evals RunStore"):
         StoreWriter.open(other)
     assert q(other, "SELECT name FROM sqlite_master") == [("notes",)]
+
+
+def test_the_import_line_counts_in_words_that_agree() -> None:
+    from evaltui.services.ingest.importer import ImportResult
+
+    one = ImportResult(path=Path("t.json"), format="otlp", traces=1, spans=1, linked=1)
+    assert one.describe() == "t.json (otlp): 1 span in 1 new trace, 1 trace linked to cases"
+    many = ImportResult(path=Path("t.json"), format="otlp", traces=2, spans=9604, duplicates=3)
+    assert many.describe() == "t.json (otlp): 9,604 spans in 2 new traces, 3 spans already stored"

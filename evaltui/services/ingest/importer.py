@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaltui.core.formatting import count
 from evaltui.services.ingest.deepeval_writer import (
     DeepEvalDocument,
     ImportFailure,
@@ -57,15 +58,15 @@ class ImportResult:
     def describe(self) -> str:
         if self.skipped:
             return f"{self.path}: already imported, nothing added"
-        parts = [f"{self.spans} spans in {self.traces} new traces"]
+        parts = [f"{count(self.spans, 'span')} in {count(self.traces, 'new trace')}"]
         if self.duplicates:
-            parts.append(f"{self.duplicates} spans already stored")
+            parts.append(f"{count(self.duplicates, 'span')} already stored")
         if self.cases:
-            parts.append(f"{self.cases} cases in run {self.run_id or '(several)'}")
+            parts.append(f"{count(self.cases, 'case')} in run {self.run_id or '(several)'}")
         if self.runs_seen:
-            parts.append(f"{self.runs_seen} DeepEval runs already imported")
+            parts.append(f"{count(self.runs_seen, 'DeepEval run')} already imported")
         if self.linked:
-            parts.append(f"{self.linked} traces linked to cases")
+            parts.append(f"{count(self.linked, 'trace')} linked to cases")
         return f"{self.path} ({self.format}): " + ", ".join(parts)
 
 
