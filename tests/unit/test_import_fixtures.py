@@ -342,7 +342,7 @@ def test_deepeval_local_store_is_imported_from_its_test_runs(
     # .latest_test_run.json holds the very same test run: it is not imported a second time
     again = import_file(writer, fixture_copy(DEEPEVAL, DOT_LATEST))
     assert (again.runs_seen, again.cases, again.spans, again.skipped) == (1, 0, 0, False)
-    assert "1 DeepEval runs already imported" in again.describe()
+    assert "1 DeepEval run already imported" in again.describe()
 
 
 def test_a_sqlite_file_that_is_not_a_deepeval_store_is_refused(
