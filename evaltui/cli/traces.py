@@ -93,10 +93,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             result = _import_one(writer, file, link)
             if result is None:
                 failed += 1
-            elif args.json:
-                print(dumps_output(_result_json(result)))
             else:
-                print(result.describe())
+                if (warning := result.warning()) is not None:
+                    print(f"evaltui: warning: {error_text(warning)}", file=sys.stderr)
+                print(dumps_output(_result_json(result)) if args.json else result.describe())
     return EXIT_BAD_INPUT if failed else 0
 
 
@@ -137,6 +137,7 @@ def _result_json(result: ImportResult) -> dict[str, object]:
         "cases": result.cases,
         "linked": result.linked,
         "run_id": result.run_id,
+        "unstorable": result.unstorable,
     }
 
 

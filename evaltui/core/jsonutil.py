@@ -22,6 +22,17 @@ def int64(value: int | None) -> int | None:
     return None
 
 
+def beyond_int64(*values: int | None) -> int:
+    """How many of `values` SQLite cannot store as an INTEGER (`int64` stores them empty)."""
+    return sum(1 for value in values if value is not None and int64(value) is None)
+
+
+def clamp_int64(value: int) -> tuple[int, bool]:
+    """`value` brought into SQLite's INTEGER range, and whether it had to be."""
+    clamped = min(max(value, INT64_MIN), INT64_MAX)
+    return clamped, clamped != value
+
+
 def scrub(value: Any) -> Any:
     """`value` with every lone surrogate (which UTF-8, and so SQLite, cannot hold) as U+FFFD."""
     if isinstance(value, str):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
-from evaltui.core.jsonutil import INT64_MAX, dumps, int64
+from evaltui.core.jsonutil import INT64_MAX, beyond_int64, clamp_int64, dumps, int64
 from evaltui.core.models import DEFAULT_THRESHOLD
 from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_float, as_int
@@ -100,6 +100,19 @@ class RunImport:
     finished_at: int
     summary: str
     cases: list[CaseImport]
+    unstorable: int = 0  # integers beyond SQLite's range: clamped, or stored empty in spans
+
+
+class _Fit:
+    """Brings integers into SQLite's INTEGER range, counting those it had to change."""
+
+    def __init__(self) -> None:
+        self.clamped = 0
+
+    def __call__(self, value: int) -> int:
+        fitted, changed = clamp_int64(value)
+        self.clamped += changed
+        return fitted
 
 
 def unwrap(doc: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +197,10 @@ def _span(raw: Any, trace_id: str, field_path: str) -> SpanRecord:
     status = STATUSES.get(str(raw.get("status")), SpanStatus.UNSET)
     error = raw.get("error")
     attributes = {key: value for key, value in raw.items() if key not in SPAN_COLUMNS}
+    tokens_in, tokens_out = as_int(raw.get("inputTokenCount")), as_int(raw.get("outputTokenCount"))
+    for key, value in (("inputTokenCount", tokens_in), ("outputTokenCount", tokens_out)):
+        if beyond_int64(value):  # its column stays empty: the attribute keeps it exactly
+            attributes[key] = raw[key]
     return SpanRecord(
         trace_id=trace_id,
         span_id=span_id,
@@ -195,13 +212,14 @@ def _span(raw: Any, trace_id: str, field_path: str) -> SpanRecord:
         status=status,
         error=None if error is None else str(error),
         model=None if raw.get("model") is None else str(raw["model"]),
-        tokens_in=int64(as_int(raw.get("inputTokenCount"))),
-        tokens_out=int64(as_int(raw.get("outputTokenCount"))),
+        tokens_in=int64(tokens_in),
+        tokens_out=int64(tokens_out),
         cost=_cost(raw),
         input=_json_text(raw.get("input")),
         output=_json_text(raw.get("output")),
         attributes=attributes,
         scores=metric_scores(raw.get("metricsData"), f"{field_path}.metricsData"),
+        unstorable=beyond_int64(tokens_in, tokens_out),
     )
 
 
@@ -331,6 +349,7 @@ def parse_test_run(doc: dict[str, Any], *, file_name: str, mtime_ms: int) -> Run
     thresholds: list[float] = []
     starts: list[int] = []
     models: set[str] = set()
+    fit = _Fit()
     for idx, (path, case) in enumerate(_ordered_cases(run)):
         field_path = prefix + path
         spans: list[SpanRecord] = []
@@ -371,9 +390,9 @@ def parse_test_run(doc: dict[str, Any], *, file_name: str, mtime_ms: int) -> Run
                 input=_case_input(case),
                 output=_output(case),
                 expected=_json_text(case.get("expectedOutput")),
-                latency_ms=round(duration * 1000) if duration is not None else 0,
-                tokens_in=sum(s.tokens_in or 0 for s in spans if s.kind is SpanKind.LLM),
-                tokens_out=sum(s.tokens_out or 0 for s in spans if s.kind is SpanKind.LLM),
+                latency_ms=fit(round(duration * 1000)) if duration is not None else 0,
+                tokens_in=fit(sum(s.tokens_in or 0 for s in spans if s.kind is SpanKind.LLM)),
+                tokens_out=fit(sum(s.tokens_out or 0 for s in spans if s.kind is SpanKind.LLM)),
                 error=error,
                 scores=scores,
                 trace=trace_record,
@@ -384,8 +403,8 @@ def parse_test_run(doc: dict[str, Any], *, file_name: str, mtime_ms: int) -> Run
     config: dict[str, Any] = {"source": SOURCE, "file": file_name}
     if thresholds and len(set(thresholds)) == 1:
         config["threshold"] = threshold
-    duration_ms = round((as_float(run.get("runDuration")) or 0.0) * 1000)
-    started = min(starts) // 1_000_000 if starts else mtime_ms - duration_ms
+    duration_ms = fit(round((as_float(run.get("runDuration")) or 0.0) * 1000))
+    started = min(starts) // 1_000_000 if starts else fit(mtime_ms - duration_ms)
     hyper = run.get("hyperparameters")
     model = hyper.get("model") if isinstance(hyper, dict) else None
     if not isinstance(model, str) or not model:
@@ -397,7 +416,8 @@ def parse_test_run(doc: dict[str, Any], *, file_name: str, mtime_ms: int) -> Run
         model=model,
         config=json.dumps(config, separators=(",", ":"), ensure_ascii=False),
         started_at=started,
-        finished_at=started + duration_ms,
+        finished_at=fit(started + duration_ms),
         summary=_summary(cases, threshold),
         cases=cases,
+        unstorable=fit.clamped + sum(s.unstorable for case in cases for s in case.spans),
     )

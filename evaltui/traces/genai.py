@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from evaltui.core.jsonutil import dumps, int64, maybe_json
+from evaltui.core.jsonutil import beyond_int64, dumps, int64, maybe_json
 from evaltui.traces.models import SpanKind, SpanScore
 
 OPERATION_KINDS = {
@@ -82,6 +82,7 @@ class GenAIFields:
     cost: float | None
     input: str | None
     output: str | None
+    unstorable: int  # token counts beyond SQLite's INTEGER range, stored empty
 
 
 def as_int(value: Any) -> int | None:
@@ -164,14 +165,17 @@ def genai_fields(attributes: dict[str, Any], events: list[dict[str, Any]]) -> Ge
             input_value = event_attributes.get("gen_ai.prompt")
         if output_value is None and event.get("name") == "gen_ai.content.completion":
             output_value = event_attributes.get("gen_ai.completion")
+    tokens_in = as_int(_first(attributes, TOKENS_IN_KEYS))
+    tokens_out = as_int(_first(attributes, TOKENS_OUT_KEYS))
     return GenAIFields(
         kind=span_kind(attributes),
         model=None if model is None else str(model),
-        tokens_in=int64(as_int(_first(attributes, TOKENS_IN_KEYS))),
-        tokens_out=int64(as_int(_first(attributes, TOKENS_OUT_KEYS))),
+        tokens_in=int64(tokens_in),
+        tokens_out=int64(tokens_out),
         cost=as_float(_first(attributes, COST_KEYS)),
         input=_content(input_value),
         output=_content(output_value),
+        unstorable=beyond_int64(tokens_in, tokens_out),
     )
 
 

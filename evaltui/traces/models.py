@@ -104,6 +104,9 @@ class SpanRecord:
     link: CaseLink | None = None
     # Attributes of the whole trace (OTel resource, DeepEval trace metadata); first one wins.
     trace_attributes: dict[str, Any] | None = None
+    # Integers beyond SQLite's range (token counts, a case index) stored empty; the attributes
+    # keep them exactly. The importer warns about them.
+    unstorable: int = 0
 
 
 @dataclass(slots=True)

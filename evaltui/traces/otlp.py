@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from evaltui.core.jsonutil import INT64_MAX, int64
+from evaltui.core.jsonutil import INT64_MAX, beyond_int64, int64
 from evaltui.core.timefmt import iso_to_ns
 from evaltui.traces.genai import as_int, evaluation_scores, genai_fields
 from evaltui.traces.models import CaseLink, SpanRecord, SpanStatus
@@ -237,6 +237,14 @@ def case_link(span_attributes: dict[str, Any], resource: dict[str, Any]) -> Case
     return link if link else None
 
 
+def _beyond_idx(span_attributes: dict[str, Any], resource: dict[str, Any]) -> int:
+    """1 when the `evals.case_idx` that `case_link` reads is beyond SQLite's INTEGER range."""
+    value = span_attributes.get(CASE_IDX_KEY)
+    if value is None or value == "":
+        value = resource.get(CASE_IDX_KEY)
+    return beyond_int64(as_int(value))
+
+
 def build_record(
     *,
     trace_id: str,
@@ -254,6 +262,7 @@ def build_record(
 ) -> SpanRecord:
     """The common end of every OpenTelemetry shape."""
     fields = genai_fields(span_attributes, events)
+    link = case_link(span_attributes, resource)
     error = None
     if status is SpanStatus.ERROR:
         error = message or _exception_text(events)
@@ -280,8 +289,9 @@ def build_record(
         attributes=span_attributes,
         events=events,
         scores=evaluation_scores(events),
-        link=case_link(span_attributes, resource),
+        link=link,
         trace_attributes=resource,
+        unstorable=fields.unstorable + _beyond_idx(span_attributes, resource),
     )
 
 

@@ -78,11 +78,12 @@ def store(builder: StoreBuilder) -> Path:
 
 
 def test_import_stores_a_token_count_past_int64_as_none_and_keeps_the_attribute(
-    tmp_path: Path, store: Path, doc: dict[str, Any]
+    tmp_path: Path, store: Path, doc: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "big.json"
     path.write_text(json.dumps(with_tokens(doc, BIG)))
     assert main(["import", str(path), "--store", str(store)]) == 0
+    assert "warning: " in capsys.readouterr().err  # said, not silently dropped
     name = first_span(doc)["name"]
     rows = q(
         store,
@@ -90,6 +91,37 @@ def test_import_stores_a_token_count_past_int64_as_none_and_keeps_the_attribute(
         f" ON p.span_pk = s.id WHERE name = '{name}'",
     )
     assert rows[0][0] is None and str(BIG) in rows[0][1]
+
+
+DEEPEVAL_RUN = FIXTURES / "deepeval" / "deepeval_test_run_with_traces.json"
+
+
+@pytest.mark.parametrize("where", ["two LLM spans summing past int64", "case", "run"])
+def test_a_deepeval_run_with_numbers_past_int64_imports_clamped_with_a_warning(
+    tmp_path: Path, store: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_shared(DEEPEVAL_RUN)
+    run = json.loads(DEEPEVAL_RUN.read_text())
+    if where == "case":
+        run["testCases"][0]["runDuration"] = 1e300  # seconds: latency_ms past int64
+    elif where == "run":
+        run["runDuration"] = 1e300
+    else:  # each fits, their sum (the case's tokens_in) does not
+        spans = run["testCases"][0]["trace"]["llmSpans"]
+        spans.append({**copy.deepcopy(spans[0]), "uuid": "another-llm-span"})
+        for span in spans:
+            span["inputTokenCount"] = 2**62 + 1
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(run))
+    assert main(["import", str(path), "--store", str(store)]) == 0  # was an OverflowError
+    assert "beyond SQLite's range" in capsys.readouterr().err
+    top = 2**63 - 1
+    (latency, tokens, finished) = q(
+        store,
+        "SELECT MAX(c.latency_ms), MAX(c.tokens_in), MAX(r.finished_at) FROM cases c"
+        " JOIN runs r ON r.id = c.run_id",
+    )[0]
+    assert top in (latency, tokens, finished)
 
 
 def test_import_keeps_a_5000_digit_number_as_text(

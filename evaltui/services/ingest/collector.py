@@ -300,6 +300,12 @@ class Collector:
         self.stats.added += counts[0]
         self.stats.duplicates += counts[1]
         self._dirty = True
+        unstorable = sum(record.unstorable for record in records)
+        if unstorable:
+            self._log(
+                f"{unstorable} integers beyond SQLite's range (token counts, case indexes) "
+                "stored empty; the spans' attributes keep the exact numbers"
+            )
 
     def _write(self, records: list[SpanRecord]) -> tuple[int, int]:
         with self.writer.transaction() as batch:

@@ -39,14 +39,19 @@ def run_key(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenRun:
+    run_id: str | None  # None: this run was imported before, nothing was written
+    unstorable: int = 0  # integers beyond SQLite's range (clamped, or kept in attributes)
+
+
 def write_run(
     batch: WriteBatch, document: DeepEvalDocument, path: Path, mtime_ms: int
-) -> str | None:
-    """Suite, run, cases, scores and traces of one test run; the new run's id, or None when
-    this run was imported before."""
+) -> WrittenRun:
+    """Suite, run, cases, scores and traces of one test run."""
     key = run_key(document.doc)
     if batch.has_import(key):
-        return None
+        return WrittenRun(None)
     try:
         run = deepeval.parse_test_run(document.doc, file_name=path.name, mtime_ms=mtime_ms)
     except FieldError as error:
@@ -81,7 +86,7 @@ def write_run(
             for span in case.spans:
                 batch.add_span(span, deepeval.SOURCE)
     batch.record_import(key, f"{path} ({document.where})", RUN_FORMAT, run_id)
-    return run_id
+    return WrittenRun(run_id, run.unstorable)
 
 
 def sqlite_documents(path: Path) -> Iterator[DeepEvalDocument]:

@@ -26,6 +26,7 @@ from evaltui.core.formatting import count
 from evaltui.services.ingest.deepeval_writer import (
     DeepEvalDocument,
     ImportFailure,
+    WrittenRun,
     sqlite_documents,
     write_run,
 )
@@ -54,6 +55,17 @@ class ImportResult:
     linked: int = 0
     run_id: str | None = None
     runs_seen: int = 0  # DeepEval test runs already in the store (from another file)
+    unstorable: int = 0  # integers beyond SQLite's INTEGER range: clamped or stored empty
+
+    def warning(self) -> str | None:
+        """What a user must know about the numbers that could not be stored as they were."""
+        if not self.unstorable:
+            return None
+        return (
+            f"{self.path}: {count(self.unstorable, 'integer')} beyond SQLite's range "
+            "(-2^63..2^63-1): span token counts and case indexes were stored empty (the span's "
+            "attributes keep the exact number), durations and totals clamped to the range"
+        )
 
     def describe(self) -> str:
         if self.skipped:
@@ -174,26 +186,28 @@ def import_file(
     if writer.already_imported(sha256):
         return ImportResult(path=path, format="", skipped=True)
     formats: list[str] = []
-    run_ids: list[str | None] = []
+    runs: list[WrittenRun] = []
+    unstorable = 0
     try:
         with path.open("rb") as handle, writer.transaction(link) as batch:
             if handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER:
                 formats.append("deepeval-sqlite")
                 for document in sqlite_documents(path):
-                    run_ids.append(write_run(batch, document, path, mtime_ms))
+                    runs.append(write_run(batch, document, path, mtime_ms))
             else:
                 handle.seek(0)
                 for item in iter_items(JsonStream(handle, on_read=on_read)):
                     if isinstance(item, SpanRecord):
                         batch.add_span(item, OTLP_SOURCE)
+                        unstorable += item.unstorable
                         kind = "otlp"
                     else:
-                        run_ids.append(write_run(batch, item, path, mtime_ms))
+                        runs.append(write_run(batch, item, path, mtime_ms))
                         kind = "deepeval"
                     if kind not in formats:
                         formats.append(kind)
             fmt = "+".join(formats) or "empty"
-            written = [run_id for run_id in run_ids if run_id is not None]
+            written = [run.run_id for run in runs if run.run_id is not None]
             batch.record_import(sha256, str(path), fmt, _one(written))
             counts = batch.counts
     except JsonSyntaxError as error:
@@ -211,7 +225,8 @@ def import_file(
         cases=counts.cases,
         linked=counts.linked,
         run_id=_one(written),
-        runs_seen=run_ids.count(None),
+        runs_seen=sum(run.run_id is None for run in runs),
+        unstorable=unstorable + sum(run.unstorable for run in runs),
     )
 
 
