@@ -33,6 +33,13 @@ def overflowed_mean(low: float, high: float, scaled_mean: float) -> float:
     return min(max(scaled_mean / SCALE, low), high)
 
 
+def p_value_text(value: float) -> str:
+    """A p-value as every view prints it: 3 significant digits, or `<0.001`."""
+    if math.isnan(value):
+        return "undefined"
+    return f"{value:.3g}" if value >= 0.001 else "<0.001"
+
+
 def number_text(value: float, spec: str = ".4f") -> str:
     """`value` formatted with `spec`; +inf, -inf and undefined (NaN) in words."""
     if math.isnan(value):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from evaltui.core.models import Run
+from evaltui.core.numbers import p_value_text
 from evaltui.core.textsafe import one_line
 from evaltui.diff.models import CaseDiff, Change, DiffFilter, DiffSummary, ScorerSummary, Verdict
 from evaltui.diff.rundiff import RunDiff
@@ -44,14 +46,14 @@ def _ci(scorer: ScorerSummary) -> str:
     return f"[{scorer.ci.low:+.3f}, {scorer.ci.high:+.3f}]"
 
 
-def _p(value: float) -> str:
-    return f"{value:.3g}" if value >= 0.001 else "<0.001"
+_MARKDOWN_SYNTAX = re.compile(r"[|*_~\[\]#!]")
 
 
 def _md(text: str, limit: int = 80) -> str:
     """Data text made safe inside a Markdown table cell."""
-    cleaned = one_line(text, limit).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
-    return cleaned.replace("<", "&lt;").replace(">", "&gt;")
+    cleaned = one_line(text, limit).replace("\\", "\\\\").replace("`", "'")
+    cleaned = cleaned.replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SYNTAX.sub(r"\\\g<0>", cleaned)  # |, emphasis, links, headings: literal
 
 
 def _run_label(run: Run) -> str:
@@ -128,13 +130,13 @@ def markdown(diff: RunDiff, previews: Mapping[str, str] | None = None, top: int 
         lines.append(
             f"| {_md(m.name, 40)} | {_signed(m.mean_delta)} | {_ci(m)} | {m.improved} "
             f"| {m.regressed} | {m.unchanged} | {m.flips.pass_to_fail} | {m.flips.fail_to_pass} "
-            f"| {_p(m.flips.p_value)} | {_verdict_word(s, m)} |"
+            f"| {p_value_text(m.flips.p_value)} | {_verdict_word(s, m)} |"
         )
     flips = s.case_flips
     cost = s.cost
     lines += [
         f"| *case (all scorers)* | | | {s.improved_cases} | {s.regressed_cases} | "
-        f"| {flips.pass_to_fail} | {flips.fail_to_pass} | {_p(flips.p_value)} | |",
+        f"| {flips.pass_to_fail} | {flips.fail_to_pass} | {p_value_text(flips.p_value)} | |",
         "",
         f"**Cost**: latency {_signed(cost.latency_delta_ms)} ms · tokens in "
         f"{_signed(cost.token_in_delta)} · tokens out {_signed(cost.token_out_delta)}",
@@ -190,7 +192,7 @@ def text(diff: RunDiff) -> str:
                 str(m.unchanged),
                 str(m.flips.pass_to_fail),
                 str(m.flips.fail_to_pass),
-                _p(m.flips.p_value),
+                p_value_text(m.flips.p_value),
                 _verdict_word(s, m),
             ]
         )
@@ -224,7 +226,7 @@ def text(diff: RunDiff) -> str:
         *table,
         "",
         f"cases: {s.regressed_cases} regressed, {s.improved_cases} improved, pass->fail "
-        f"{flips.pass_to_fail}, fail->pass {flips.fail_to_pass} (p={_p(flips.p_value)}) "
+        f"{flips.pass_to_fail}, fail->pass {flips.fail_to_pass} (p={p_value_text(flips.p_value)}) "
         f"at threshold {s.threshold:g}",
         f"cost: latency {_signed(cost.latency_delta_ms)} ms, tokens in "
         f"{_signed(cost.token_in_delta)}, out {_signed(cost.token_out_delta)}",

@@ -340,9 +340,11 @@ def test_reports_render() -> None:
     result = run_diff(base, cand)
     s = result.summary
     assert s.verdict == "regression" and s.regressed
-    md = markdown(result, previews={result.case(0).baseline_case_id or "": "a | b"})
+    preview = "a | **b** [x](y) # <i>"  # an input that would otherwise format the report
+    md = markdown(result, previews={result.case(0).baseline_case_id or "": preview})
     assert md.startswith("### evaltui diff: :x: **Regression beyond noise**")
-    assert "| exact | -0.6667 |" in md and "a \\| b" in md and "Top 10 regressed" in md
+    assert "| exact | -0.6667 |" in md and "Top 10 regressed" in md
+    assert "a \\| \\*\\*b\\*\\* \\[x\\](y) \\# &lt;i&gt;" in md
     plain = text(result)
     assert "REGRESSION" in plain and "pass->fail 20" in plain
 

@@ -117,3 +117,16 @@ def test_markup_stays_literal() -> None:
     text = safe_text("[bold]x[/] \x1b]52;c;aGk=\x07")
     assert text.plain.startswith("[bold]x[/] ")
     assert "\x1b" not in text.plain and not text.spans
+
+
+def test_p_values_read_the_same_in_every_view() -> None:
+    from evaltui.core.numbers import p_value_text
+
+    assert [p_value_text(v) for v in (2.3e-108, 0.0009, 0.001, 0.04321, 1.0)] == [
+        "<0.001",
+        "<0.001",
+        "0.001",
+        "0.0432",
+        "1",
+    ]
+    assert p_value_text(float("nan")) == "undefined"
