@@ -114,8 +114,9 @@ def error_headline(error: JsonText) -> str:
         return error.raw or ""
     head = f"{value.get('name') or 'Error'}: {value.get('message', '')}"
     cause = value.get("cause")
-    if isinstance(cause, dict):
-        head += f" (cause: {cause.get('name', '')}: {cause.get('message', '')})"
-    elif cause is not None:
+    if isinstance(cause, dict) and (cause.get("name") or cause.get("message")):
+        named = ": ".join(str(cause[key]) for key in ("name", "message") if cause.get(key))
+        head += f" (cause: {named})"
+    elif cause is not None:  # any other cause ({"code": 503}, a string) as the engine stored it
         head += f" (cause: {json.dumps(cause, ensure_ascii=False)})"
     return head

@@ -130,3 +130,16 @@ def test_p_values_read_the_same_in_every_view() -> None:
         "1",
     ]
     assert p_value_text(float("nan")) == "undefined"
+
+
+def test_an_error_cause_is_never_lost() -> None:
+    from evaltui.core.formatting import error_headline
+    from evaltui.core.models import JsonText
+    from evaltui.ui.screens.case import error_full
+
+    coded = JsonText.parse('{"name":"Error","message":"upstream 503","cause":{"code":503}}')
+    assert error_headline(coded) == 'Error: upstream 503 (cause: {"code": 503})'
+    assert '"code": 503' in error_full(coded)
+    named = JsonText.parse('{"message":"boom","cause":{"name":"TypeError","message":"x is null"}}')
+    assert error_headline(named) == "Error: boom (cause: TypeError: x is null)"
+    assert "x is null" in error_full(named)

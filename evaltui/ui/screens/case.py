@@ -61,6 +61,9 @@ def error_full(error: JsonText) -> str:
     stack = value.get("stack")
     if isinstance(stack, str):
         lines += ["", stack]
+    cause = value.get("cause")
+    if cause is not None:  # the headline names it; here it is whole (its own stack, fields)
+        lines += ["", "cause:", json.dumps(cause, indent=2, ensure_ascii=False)]
     rest: dict[str, Any] = {
         k: v for k, v in value.items() if k not in {"name", "message", "stack", "cause"}
     }
